@@ -1,0 +1,208 @@
+// cp-ha-sidecar: the HA sidecar of the control plane. Parses options (a bad
+// one ends the process with one line and exit code 2), starts the HTTP
+// server, the replication monitor and the elector, and on SIGTERM or SIGINT
+// resigns leadership gracefully and exits 0.
+
+#include <signal.h>
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "collectors/replication_monitor.h"
+#include "exporter/http_server.h"
+#include "exporter/options.h"
+#include "exporter/routes.h"
+#include "ha/conn_params.h"
+#include "ha/elector.h"
+#include "ha/ha_state.h"
+#include "ha/log.h"
+
+#ifndef CPHA_VERSION
+#define CPHA_VERSION "0.0.0"
+#endif
+
+namespace cpha {
+namespace {
+
+constexpr auto kRefreshInterval = std::chrono::milliseconds(100);
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "cp-ha-sidecar: error: %s\n", message.c_str());
+  return 2;
+}
+
+std::string RandomInstanceId() {
+  std::random_device device;
+  std::uniform_int_distribution<uint32_t> bits;
+  char text[17];
+  std::snprintf(text, sizeof(text), "%08x%08x", bits(device), bits(device));
+  return text;
+}
+
+// /proc/<pid>/cmdline shows argv as it is now: blank the database URL so
+// that `ps` never shows a password.
+void ScrubDatabaseUrl(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const char* flag = "--postgres-url";
+    size_t flag_length = std::strlen(flag);
+    if (std::strncmp(argv[i], flag, flag_length) != 0) continue;
+    if (argv[i][flag_length] == '=') {
+      std::memset(argv[i] + flag_length + 1, '*',
+                  std::strlen(argv[i] + flag_length + 1));
+    } else if (argv[i][flag_length] == '\0' && i + 1 < argc) {
+      std::memset(argv[i + 1], '*', std::strlen(argv[i + 1]));
+    }
+  }
+}
+
+// libpq-side bounds on both sessions, matching the server-side ones that
+// the elector sets on its lock session.
+void AddClientBounds(ConnParams& conn, const Options& options) {
+  auto seconds = [](Duration duration) {
+    return std::max<int64_t>(
+        2, std::chrono::duration_cast<std::chrono::seconds>(duration).count());
+  };
+  auto millis = [](Duration duration) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(duration)
+        .count();
+  };
+  conn.Set("connect_timeout", std::to_string(seconds(options.connect_timeout)));
+  conn.Set("keepalives", "1");
+  conn.Set("keepalives_idle", "1");
+  conn.Set("keepalives_interval", "1");
+  conn.Set("keepalives_count",
+           std::to_string(seconds(options.lock_session_timeout)));
+  conn.Set("tcp_user_timeout",
+           std::to_string(millis(options.lock_session_timeout)));
+}
+
+ReadinessPolicy PolicyFrom(const Options& options) {
+  ReadinessPolicy policy;
+  policy.min_sync_replicas = options.min_sync_replicas;
+  policy.stepdown_bound =
+      options.lock_session_timeout - options.stepdown_margin;
+  policy.fresh_for = std::max(2 * options.quorum_monitor_interval,
+                              options.quorum_monitor_interval +
+                                  options.db_timeout);
+  policy.maintenance = options.maintenance;
+  return policy;
+}
+
+ElectorConfig ElectorConfigFrom(const Options& options, ConnParams conn) {
+  ElectorConfig config;
+  config.conn = std::move(conn);
+  config.schema = options.schema;
+  config.lock_key = options.advisory_lock_key;
+  config.keepalive_interval = options.keepalive_interval;
+  config.campaign_interval = options.campaign_interval;
+  config.lock_session_timeout = options.lock_session_timeout;
+  config.db_timeout = options.db_timeout;
+  config.connect_timeout = options.connect_timeout;
+  config.resign_holdoff = options.resign_holdoff;
+  return config;
+}
+
+ReplicationMonitorConfig MonitorConfigFrom(const Options& options,
+                                           ConnParams conn) {
+  ReplicationMonitorConfig config;
+  config.conn = std::move(conn);
+  config.schema = options.schema;
+  config.interval = options.quorum_monitor_interval;
+  config.db_timeout = options.db_timeout;
+  config.connect_timeout = options.connect_timeout;
+  return config;
+}
+
+sigset_t StopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  return signals;
+}
+
+// Refreshes the state (counting transitions as time passes) until a stop
+// signal arrives; returns its number.
+int ServeUntilSignal(HaState& state, const sigset_t& signals) {
+  timespec wait{0, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       kRefreshInterval)
+                       .count()};
+  for (;;) {
+    int received = sigtimedwait(&signals, nullptr, &wait);
+    if (received > 0) return received;
+    state.Refresh(SteadyClock::now());
+  }
+}
+
+int Run(const Options& options, ConnParams conn) {
+  const sigset_t signals = StopSignals();
+  // Blocked before any thread starts, so that only sigtimedwait sees them.
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  HaMetrics metrics(CPHA_VERSION);
+  NodeIdentity identity{options.holder_id, RandomInstanceId(), CPHA_VERSION};
+  ReadinessPolicy policy = PolicyFrom(options);
+  HaState state(identity, policy, metrics);
+
+  HttpServerOptions http;
+  http.host = options.listen_host;
+  http.port = options.listen_port;
+  http.threads = options.http_threads;
+  http.tls_cert_file = options.tls_cert_file;
+  StatusOr<std::unique_ptr<HttpServer>> server =
+      HttpServer::Start(http, HealthRoutes(state));
+  if (!server.ok()) return Fail(server.status().message());
+
+  Log(LogLevel::kInfo, "main", "serving",
+      {{"listen", options.listen_host + ":" +
+                      std::to_string(server.value()->port())},
+       {"holder_id", identity.holder_id},
+       {"stepdown_bound_seconds",
+        std::chrono::duration<double>(policy.stepdown_bound).count()},
+       {"lock_session_timeout_seconds",
+        std::chrono::duration<double>(options.lock_session_timeout).count()},
+       {"min_sync_replicas", options.min_sync_replicas}});
+
+  ReplicationMonitor monitor(MonitorConfigFrom(options, conn), state);
+  Elector elector(ElectorConfigFrom(options, conn), state);
+  monitor.Start();
+  elector.Start();
+
+  int received = ServeUntilSignal(state, signals);
+  Log(LogLevel::kInfo, "main", "stopping", {{"signal", strsignal(received)}});
+  elector.Stop();
+  monitor.Stop();
+  server.value().reset();
+  Log(LogLevel::kInfo, "main", "stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace cpha
+
+int main(int argc, char** argv) {
+  using namespace cpha;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  StatusOr<ParsedOptions> parsed = ParseOptions(args, ProcessEnvironment());
+  if (!parsed.ok()) return Fail(parsed.status().message());
+  if (parsed->action == Action::kHelp) {
+    std::fputs(parsed->help.c_str(), stdout);
+    return 0;
+  }
+  if (parsed->action == Action::kVersion) {
+    std::printf("cp-ha-sidecar %s\n", CPHA_VERSION);
+    return 0;
+  }
+  ScrubDatabaseUrl(argc, argv);
+
+  const Options& options = parsed->options;
+  SetLogLevel(options.log_level);
+  StatusOr<ConnParams> conn = ConnParams::Parse(options.postgres_url);
+  if (!conn.ok()) return Fail("--postgres-url: " + conn.status().message());
+  AddClientBounds(conn.value(), options);
+  return Run(options, conn.value());
+}

@@ -1,0 +1,382 @@
+#include "exporter/options.h"
+
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+
+namespace cpha {
+namespace po = boost::program_options;
+namespace {
+
+constexpr const char* kEnvPrefix = "CP_HA_";
+
+// Durations the options take, with their defaults.
+const std::map<std::string, std::string> kDurationDefaults = {
+    {"quorum-monitor-interval", "1s"}, {"keepalive-interval", "1s"},
+    {"campaign-interval", "1s"},       {"lock-session-timeout", "3s"},
+    {"stepdown-margin", "1s"},         {"db-timeout", "2s"},
+    {"connect-timeout", "3s"},         {"resign-holdoff", "3s"},
+};
+
+std::string EnvName(const std::string& option) {
+  std::string name = kEnvPrefix;
+  for (char c : option) {
+    name += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+  }
+  return name;
+}
+
+std::string DefaultHolderId() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') {
+    return "cp-ha-sidecar";
+  }
+  return name;
+}
+
+void AddDescribed(po::options_description& desc, const char* name,
+                  const po::value_semantic* semantic, const std::string& help) {
+  std::string text = help + " [env " + EnvName(name) + "]";
+  desc.add_options()(name, semantic, text.c_str());
+}
+
+po::options_description Describe() {
+  po::options_description desc(
+      "Usage: cp-ha-sidecar [options]\n"
+      "       cp-ha-sidecar ha <verb> [options]   (operator CLI)\n\n"
+      "Options");
+  desc.add_options()("help", "print this help and exit")(
+      "version", "print the version and exit");
+  AddDescribed(desc, "config", po::value<std::string>(),
+               "read further options from this file (key = value lines)");
+  AddDescribed(desc, "postgres-url", po::value<std::string>(),
+               "libpq URI or key=value string of the database; several "
+               "hosts with target_session_attrs=read-write follow a failover");
+  AddDescribed(desc, "postgres-url-file", po::value<std::string>(),
+               "file holding the database URL (keeps it out of ps and env)");
+  AddDescribed(desc, "holder-id",
+               po::value<std::string>()->default_value(DefaultHolderId()),
+               "this node's name in leadership_state (default: host name)");
+  AddDescribed(desc, "listen",
+               po::value<std::string>()->default_value("0.0.0.0:8888"),
+               "HTTP listen address host:port");
+  AddDescribed(desc, "min-sync-replicas", po::value<int>()->default_value(0),
+               "synchronous standbys required for write readiness");
+  for (const auto& [name, fallback] : kDurationDefaults) {
+    AddDescribed(desc, name.c_str(),
+                 po::value<std::string>()->default_value(fallback),
+                 "duration (e.g. 500ms, 1s, 2m)");
+  }
+  AddDescribed(desc, "advisory-lock-key",
+               po::value<int64_t>()->default_value(727372700),
+               "bigint key of the election's session advisory lock");
+  AddDescribed(desc, "schema", po::value<std::string>()->default_value("public"),
+               "schema of the sidecar's tables");
+  AddDescribed(desc, "log-level",
+               po::value<std::string>()->default_value("info"),
+               "debug, info, warn or error");
+  AddDescribed(desc, "admin-token-file", po::value<std::string>(),
+               "file holding the bearer token for mutating admin endpoints");
+  AddDescribed(desc, "tls-cert-file", po::value<std::string>(),
+               "PEM file with certificate and key: serve HTTPS");
+  AddDescribed(desc, "maintenance",
+               po::value<bool>()->default_value(false)->implicit_value(true),
+               "maintenance mode: never write-ready; restore allowed");
+  AddDescribed(desc, "http-threads", po::value<int>()->default_value(8),
+               "HTTP worker threads");
+  return desc;
+}
+
+// Boost's parse_environment maps CP_HA_POSTGRES_URL to "postgres-url" and
+// drops every variable that is not one of our options.
+po::parsed_options ParseEnvironment(const po::options_description& desc,
+                                    const EnvLookup& env) {
+  po::parsed_options parsed(&desc);
+  for (const auto& option : desc.options()) {
+    const std::string& name = option->long_name();
+    if (name == "help" || name == "version") continue;
+    std::optional<std::string> value = env(EnvName(name));
+    if (!value) continue;
+    po::option entry;
+    entry.string_key = name;
+    entry.value.push_back(*value);
+    entry.original_tokens = {EnvName(name)};
+    parsed.options.push_back(entry);
+  }
+  return parsed;
+}
+
+StatusOr<std::string> ReadSecretFile(const std::string& option,
+                                     const std::string& path) {
+  std::ifstream file(path);
+  if (!file) {
+    return Status::Error(ErrorKind::kInvalidArgument,
+                         "--" + option + ": cannot read file " + path);
+  }
+  std::stringstream content;
+  content << file.rdbuf();
+  std::string text = content.str();
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(
+                              text.back()))) {
+    text.pop_back();
+  }
+  if (text.empty()) {
+    return Status::Error(ErrorKind::kInvalidArgument,
+                         "--" + option + ": file " + path + " is empty");
+  }
+  return text;
+}
+
+Status Invalid(const std::string& message) {
+  return Status::Error(ErrorKind::kInvalidArgument, message);
+}
+
+Status ReadDurations(const po::variables_map& vm, Options& options) {
+  const std::map<std::string, Duration*> targets = {
+      {"quorum-monitor-interval", &options.quorum_monitor_interval},
+      {"keepalive-interval", &options.keepalive_interval},
+      {"campaign-interval", &options.campaign_interval},
+      {"lock-session-timeout", &options.lock_session_timeout},
+      {"stepdown-margin", &options.stepdown_margin},
+      {"db-timeout", &options.db_timeout},
+      {"connect-timeout", &options.connect_timeout},
+      {"resign-holdoff", &options.resign_holdoff},
+  };
+  for (const auto& [name, target] : targets) {
+    const std::string& text = vm[name].as<std::string>();
+    std::optional<Duration> parsed = ParseDuration(text);
+    if (!parsed || parsed->count() <= 0) {
+      return Invalid("--" + name + ": '" + text +
+                     "' is not a positive duration (e.g. 500ms, 1s, 2m)");
+    }
+    *target = *parsed;
+  }
+  return Status();
+}
+
+// The step-down arithmetic of DESIGN.md section 4 must leave the leader
+// room to renew before it stops claiming.
+Status CheckTimingRelations(const Options& options) {
+  if (options.stepdown_margin >= options.lock_session_timeout) {
+    return Invalid(
+        "--stepdown-margin must be shorter than --lock-session-timeout");
+  }
+  if (options.keepalive_interval >=
+      options.lock_session_timeout - options.stepdown_margin) {
+    return Invalid(
+        "--keepalive-interval must be shorter than --lock-session-timeout "
+        "minus --stepdown-margin, or the leader steps down between "
+        "keepalives");
+  }
+  if (options.lock_session_timeout < std::chrono::seconds(1)) {
+    return Invalid("--lock-session-timeout must be at least 1s");
+  }
+  return Status();
+}
+
+Status ReadDatabaseUrl(const po::variables_map& vm, Options& options) {
+  const bool inline_url = vm.count("postgres-url") != 0;
+  const bool url_file = vm.count("postgres-url-file") != 0;
+  if (inline_url && url_file) {
+    return Invalid("give either --postgres-url or --postgres-url-file, not "
+                   "both");
+  }
+  if (url_file) {
+    StatusOr<std::string> url = ReadSecretFile(
+        "postgres-url-file", vm["postgres-url-file"].as<std::string>());
+    if (!url.ok()) return url.status();
+    options.postgres_url = url.value();
+    return Status();
+  }
+  if (!inline_url || vm["postgres-url"].as<std::string>().empty()) {
+    return Invalid("--postgres-url (or --postgres-url-file) is required");
+  }
+  options.postgres_url = vm["postgres-url"].as<std::string>();
+  return Status();
+}
+
+Status CheckReadableFile(const std::string& option, const std::string& path) {
+  std::ifstream file(path);
+  if (!file) return Invalid("--" + option + ": cannot read file " + path);
+  return Status();
+}
+
+Status ReadScalars(const po::variables_map& vm, Options& options) {
+  options.holder_id = vm["holder-id"].as<std::string>();
+  if (options.holder_id.empty() || options.holder_id.size() > 200) {
+    return Invalid("--holder-id must be 1 to 200 characters");
+  }
+
+  StatusOr<ListenAddress> listen =
+      ParseListenAddress(vm["listen"].as<std::string>());
+  if (!listen.ok()) return listen.status();
+  options.listen_host = listen->host;
+  options.listen_port = listen->port;
+
+  options.min_sync_replicas = vm["min-sync-replicas"].as<int>();
+  if (options.min_sync_replicas < 0 || options.min_sync_replicas > 64) {
+    return Invalid("--min-sync-replicas must be between 0 and 64");
+  }
+  options.http_threads = vm["http-threads"].as<int>();
+  if (options.http_threads < 2 || options.http_threads > 256) {
+    return Invalid("--http-threads must be between 2 and 256");
+  }
+
+  options.advisory_lock_key = vm["advisory-lock-key"].as<int64_t>();
+  options.schema = vm["schema"].as<std::string>();
+  static const std::regex kIdentifier("[a-z_][a-z0-9_]{0,62}");
+  if (!std::regex_match(options.schema, kIdentifier)) {
+    return Invalid("--schema must be a lower-case identifier");
+  }
+
+  std::optional<LogLevel> level =
+      ParseLogLevel(vm["log-level"].as<std::string>());
+  if (!level) return Invalid("--log-level must be debug, info, warn or error");
+  options.log_level = *level;
+  options.maintenance = vm["maintenance"].as<bool>();
+
+  for (const char* name : {"admin-token-file", "tls-cert-file"}) {
+    if (vm.count(name) == 0) continue;
+    Status readable = CheckReadableFile(name, vm[name].as<std::string>());
+    if (!readable.ok()) return readable;
+  }
+  if (vm.count("admin-token-file")) {
+    options.admin_token_file = vm["admin-token-file"].as<std::string>();
+  }
+  if (vm.count("tls-cert-file")) {
+    options.tls_cert_file = vm["tls-cert-file"].as<std::string>();
+  }
+  return Status();
+}
+
+StatusOr<po::variables_map> StoreAll(const std::vector<std::string>& args,
+                                     const EnvLookup& env,
+                                     const po::options_description& desc) {
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).run(), vm);
+  po::store(ParseEnvironment(desc, env), vm);
+
+  if (vm.count("config")) {
+    const std::string path = vm["config"].as<std::string>();
+    std::ifstream file(path);
+    if (!file) return Invalid("--config: cannot read file " + path);
+    po::store(po::parse_config_file(file, desc), vm);
+  }
+  po::notify(vm);
+  return vm;
+}
+
+}  // namespace
+
+EnvLookup ProcessEnvironment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+}
+
+StatusOr<ParsedOptions> ParseOptions(const std::vector<std::string>& args,
+                                     const EnvLookup& env) {
+  po::options_description desc = Describe();
+  StatusOr<po::variables_map> stored = Invalid("unparsed");
+  try {
+    stored = StoreAll(args, env, desc);
+  } catch (const po::error& error) {
+    // Boost's messages name the option and, for bad values, echo the value:
+    // say which option without repeating what was given.
+    std::string message = error.what();
+    if (message.find("postgres-url") != std::string::npos) {
+      message = "the option --postgres-url is malformed";
+    }
+    return Invalid(message);
+  }
+  if (!stored.ok()) return stored.status();
+  const po::variables_map& vm = stored.value();
+
+  ParsedOptions parsed;
+  if (vm.count("help")) {
+    std::ostringstream text;
+    text << desc;
+    parsed.action = Action::kHelp;
+    parsed.help = text.str();
+    return parsed;
+  }
+  if (vm.count("version")) {
+    parsed.action = Action::kVersion;
+    return parsed;
+  }
+
+  for (auto step : {ReadDatabaseUrl, ReadScalars, ReadDurations}) {
+    Status status = step(vm, parsed.options);
+    if (!status.ok()) return status;
+  }
+  Status timing = CheckTimingRelations(parsed.options);
+  if (!timing.ok()) return timing;
+  return parsed;
+}
+
+std::optional<Duration> ParseDuration(std::string_view text) {
+  size_t digits_end = 0;
+  while (digits_end < text.size() &&
+         (std::isdigit(static_cast<unsigned char>(text[digits_end])) ||
+          text[digits_end] == '.')) {
+    ++digits_end;
+  }
+  if (digits_end == 0) return std::nullopt;
+
+  double number = 0;
+  std::string number_text(text.substr(0, digits_end));
+  char* end = nullptr;
+  number = std::strtod(number_text.c_str(), &end);
+  if (end != number_text.c_str() + number_text.size() || !std::isfinite(number)) {
+    return std::nullopt;
+  }
+
+  static const std::map<std::string_view, double> kUnitSeconds = {
+      {"", 1.0},  {"s", 1.0},  {"ms", 1e-3}, {"us", 1e-6},
+      {"m", 60.0}, {"h", 3600.0}};
+  auto unit = kUnitSeconds.find(text.substr(digits_end));
+  if (unit == kUnitSeconds.end()) return std::nullopt;
+
+  double seconds = number * unit->second;
+  if (seconds > 7 * 24 * 3600.0) return std::nullopt;
+  return std::chrono::duration_cast<Duration>(
+      std::chrono::duration<double>(seconds));
+}
+
+StatusOr<ListenAddress> ParseListenAddress(std::string_view text) {
+  const std::string shown(text);
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) {
+    return Invalid("--listen: '" + shown + "' is not host:port");
+  }
+  ListenAddress address;
+  address.host = std::string(text.substr(0, colon));
+  if (address.host.size() >= 2 && address.host.front() == '[' &&
+      address.host.back() == ']') {
+    address.host = address.host.substr(1, address.host.size() - 2);
+  }
+
+  std::string_view port = text.substr(colon + 1);
+  int value = -1;
+  auto [end, error] = std::from_chars(port.data(), port.data() + port.size(),
+                                      value);
+  if (port.empty() || error != std::errc() || end != port.data() + port.size() ||
+      value < 0 || value > 65535) {
+    return Invalid("--listen: port in '" + shown +
+                   "' is not a number from 0 to 65535");
+  }
+  address.port = value;
+  return address;
+}
+
+}  // namespace cpha

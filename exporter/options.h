@@ -1,0 +1,83 @@
+// Options: the sidecar's configuration from flags, environment variables
+// (CP_HA_<FLAG_IN_UPPER_SNAKE>) and an optional config file (--config), in
+// that order of precedence, parsed with Boost.Program_options.
+//
+// Every value is checked here; a bad one yields a Status whose message is
+// the single line the process prints before it exits. Secrets (the database
+// URL) never appear in that message.
+//
+// Thread-safety: free functions over values.
+
+#ifndef CPHA_EXPORTER_OPTIONS_H_
+#define CPHA_EXPORTER_OPTIONS_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ha/log.h"
+#include "ha/status.h"
+
+namespace cpha {
+
+using Duration = std::chrono::steady_clock::duration;
+
+struct Options {
+  std::string postgres_url;  // secret: never logged, shown or labelled
+  std::string holder_id;
+  std::string listen_host;
+  int listen_port = 8888;
+  int min_sync_replicas = 0;
+  Duration quorum_monitor_interval = std::chrono::seconds(1);
+  Duration keepalive_interval = std::chrono::seconds(1);
+  Duration campaign_interval = std::chrono::seconds(1);
+  Duration lock_session_timeout = std::chrono::seconds(3);
+  Duration stepdown_margin = std::chrono::seconds(1);
+  Duration db_timeout = std::chrono::seconds(2);
+  Duration connect_timeout = std::chrono::seconds(3);
+  Duration resign_holdoff = std::chrono::seconds(3);
+  int64_t advisory_lock_key = 0;
+  std::string schema;
+  LogLevel log_level = LogLevel::kInfo;
+  std::string admin_token_file;
+  std::string tls_cert_file;
+  bool maintenance = false;
+  int http_threads = 8;
+};
+
+enum class Action { kRun, kHelp, kVersion };
+
+struct ParsedOptions {
+  Action action = Action::kRun;
+  Options options;
+  std::string help;  // the --help text, filled for kHelp
+};
+
+// Looks up an environment variable; nullopt when unset.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+
+// The process environment.
+EnvLookup ProcessEnvironment();
+
+// Parses argv (without the program name handling: argv[0] is skipped).
+StatusOr<ParsedOptions> ParseOptions(const std::vector<std::string>& args,
+                                     const EnvLookup& env);
+
+// "1s", "250ms", "1.5s", "2m", "1h", or a bare number of seconds. Rejects
+// negative, empty and non-numeric text.
+std::optional<Duration> ParseDuration(std::string_view text);
+
+// "host:port", "[v6]:port" or ":port" (all interfaces).
+struct ListenAddress {
+  std::string host;
+  int port = 0;
+};
+StatusOr<ListenAddress> ParseListenAddress(std::string_view text);
+
+}  // namespace cpha
+
+#endif  // CPHA_EXPORTER_OPTIONS_H_
