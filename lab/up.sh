@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# The main job, end to end: installs what is missing, builds the sidecar,
+# starts a PostgreSQL 15 primary with a synchronous standby on loopback and
+# two sidecars against it, shows which node leads, the epoch and
+# write-readiness, performs a graceful failover to the other node, and then
+# leaves the lab running until Ctrl-C (or lab/down.sh from another shell).
+set -euo pipefail
+# shellcheck source=lab/lab-env.sh
+source "$(dirname "$0")/lab-env.sh"
+
+say() { printf '\n== %s\n' "$*"; }
+
+build() {
+  say "installing what is missing and building"
+  "$REPO_DIR/scripts/install-deps.sh"
+  cmake -S "$REPO_DIR" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    >/dev/null
+  cmake --build "$BUILD_DIR" -j"$(nproc)" --target cp-ha-sidecar >/dev/null
+}
+
+start_database() {
+  say "starting PostgreSQL 15: primary :$PRIMARY_PORT, sync standby :$STANDBY_PORT"
+  mkdir -p "$LAB_DIR"
+  chmod 755 "$LAB_DIR"
+  "$PGPAIR" create "$PG_DIR" "$PRIMARY_PORT" "$STANDBY_PORT"
+  # The URL holds the password: give it to the sidecars as a file, so that
+  # it shows up neither in ps nor in their environment.
+  (umask 077 && "$PGPAIR" url "$PG_DIR" multi >"$LAB_DIR/postgres-url")
+}
+
+# start_sidecar INDEX: node INDEX (1 or 2) on its port.
+start_sidecar() {
+  local index=$1 port=${SIDECAR_PORTS[$(($1 - 1))]}
+  "$SIDECAR_BIN" \
+    --postgres-url-file "$LAB_DIR/postgres-url" \
+    --holder-id "cp-node-$index:$port" \
+    --listen "127.0.0.1:$port" \
+    --min-sync-replicas 1 \
+    --quorum-monitor-interval 1s \
+    >>"$LAB_DIR/sidecar-$index.log" 2>&1 &
+  echo $! >"$LAB_DIR/sidecar-$index.pid"
+}
+
+http_code() { curl -s -o /dev/null -w '%{http_code}' "$1" || true; }
+
+# leader_index: prints 1 or 2 for the node that is write-ready, or nothing.
+leader_index() {
+  local index
+  for index in 1 2; do
+    if [[ $(http_code "http://127.0.0.1:${SIDECAR_PORTS[$((index - 1))]}/v1/health/write-ready") == 200 ]]; then
+      echo "$index"
+      return
+    fi
+  done
+}
+
+wait_for_leader() {
+  local leader=""
+  for _ in $(seq 100); do
+    leader=$(leader_index)
+    [[ -n $leader && $leader != "${1:-}" ]] && { echo "$leader"; return; }
+    sleep 0.1
+  done
+  echo "lab: no write-ready sidecar after 10 s; see $LAB_DIR/sidecar-*.log" >&2
+  return 1
+}
+
+show_nodes() {
+  local index port
+  for index in 1 2; do
+    port=${SIDECAR_PORTS[$((index - 1))]}
+    printf 'cp-node-%s  leader: %s\n' "$index" \
+      "$(curl -s "http://127.0.0.1:$port/v1/health/leader" | jq -c .)"
+    printf '           write-ready: %s %s\n' \
+      "$(http_code "http://127.0.0.1:$port/v1/health/write-ready")" \
+      "$(curl -s "http://127.0.0.1:$port/v1/health/write-ready" | jq -c .)"
+  done
+  echo "replication (on the primary):"
+  "$PGPAIR" psql "$PG_DIR" primary -Atqc \
+    "SELECT application_name || '|' || state || '|' || sync_state
+       FROM pg_stat_replication"
+}
+
+failover() {
+  local old=$1 new started ended
+  say "graceful failover: SIGTERM to cp-node-$old (it resigns its epoch)"
+  started=$(date +%s%N)
+  kill -TERM "$(<"$LAB_DIR/sidecar-$old.pid")"
+  new=$(wait_for_leader "$old")
+  ended=$(date +%s%N)
+  echo "cp-node-$new is write-ready $(((ended - started) / 1000000)) ms later"
+  # TODO(#4): use POST /v1/ha/failover once the admin API exists, so the
+  # old node stays up as a follower instead of restarting.
+  sleep 1
+  start_sidecar "$old"
+  sleep 1
+  show_nodes
+  echo "epoch history:"
+  "$PGPAIR" psql "$PG_DIR" primary -c \
+    "SELECT epoch, holder_id, acquired_at, resigned_at, notes
+       FROM leader_epochs ORDER BY epoch DESC LIMIT 10;"
+}
+
+print_urls() {
+  say "the lab is running"
+  local port
+  for port in "${SIDECAR_PORTS[@]}"; do
+    echo "  sidecar   http://127.0.0.1:$port/  (/metrics, /v1/health/...)"
+  done
+  echo "  database  $("$PGPAIR" url "$PG_DIR" multi | sed 's/:[^:@]*@/:***@/')"
+  echo "  logs      $LAB_DIR/sidecar-1.log $LAB_DIR/sidecar-2.log"
+  echo "Ctrl-C stops it, or run lab/down.sh from another shell."
+}
+
+# Blocks until Ctrl-C, or until lab/down.sh removed the lab.
+wait_until_stopped() {
+  trap '"$REPO_DIR/lab/down.sh"; exit 0' INT TERM
+  while [[ -d $LAB_DIR ]]; do sleep 1; done
+}
+
+main() {
+  build
+  "$REPO_DIR/lab/down.sh" >/dev/null
+  start_database
+  say "starting two sidecars"
+  start_sidecar 1
+  start_sidecar 2
+  local leader
+  leader=$(wait_for_leader)
+  sleep 1.2  # one quorum-monitor interval: the follower reads the new row
+  say "cp-node-$leader leads"
+  show_nodes
+  failover "$leader"
+  print_urls
+  wait_until_stopped
+}
+
+main "$@"
