@@ -96,6 +96,7 @@ ElectorConfig ElectorConfigFrom(const Options& options, ConnParams conn) {
   ElectorConfig config;
   config.conn = std::move(conn);
   config.schema = options.schema;
+  config.create_app_schema = options.create_app_schema;
   config.lock_key = options.advisory_lock_key;
   config.keepalive_interval = options.keepalive_interval;
   config.campaign_interval = options.campaign_interval;

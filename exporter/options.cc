@@ -90,6 +90,9 @@ po::options_description Describe() {
   AddDescribed(desc, "maintenance",
                po::value<bool>()->default_value(false)->implicit_value(true),
                "maintenance mode: never write-ready; restore allowed");
+  AddDescribed(desc, "create-app-schema",
+               po::value<bool>()->default_value(false)->implicit_value(true),
+               "also create the control plane's tables (labs and tests)");
   AddDescribed(desc, "http-threads", po::value<int>()->default_value(8),
                "HTTP worker threads");
   return desc;
@@ -242,6 +245,7 @@ Status ReadScalars(const po::variables_map& vm, Options& options) {
   if (!level) return Invalid("--log-level must be debug, info, warn or error");
   options.log_level = *level;
   options.maintenance = vm["maintenance"].as<bool>();
+  options.create_app_schema = vm["create-app-schema"].as<bool>();
 
   for (const char* name : {"admin-token-file", "tls-cert-file"}) {
     if (vm.count(name) == 0) continue;

@@ -46,6 +46,7 @@ struct Options {
   std::string admin_token_file;
   std::string tls_cert_file;
   bool maintenance = false;
+  bool create_app_schema = false;
   int http_threads = 8;
 };
 

@@ -41,6 +41,40 @@ int64_t CounterValue(prometheus::Counter& counter) {
   return static_cast<int64_t>(counter.Value());
 }
 
+// The runbook appendix keys fed by the recovery pass and the audit
+// collector.
+void AddAuditKeys(json& out, const HaSnapshot& snapshot, HaMetrics& metrics) {
+  const AuditStatus status = EvaluateAuditStatus(snapshot.audit);
+  out["cp.audit.prior_epoch_closeout_reconciled"] =
+      CounterValue(metrics.closeouts_reconciled);
+  out["cp.audit.deferred_decision_write_failed"] =
+      CounterValue(metrics.deferred_write_failed);
+  out["cp.audit.deferred_decision_write_retried"] =
+      CounterValue(metrics.deferred_write_retried);
+  out["cp.promoter.evidence_write_failures_total"] =
+      CounterValue(metrics.evidence_write_failures);
+  out["cp.promoter.decisions_total{outcome=promoted}"] =
+      CounterValue(metrics.decisions_promoted);
+  out["cp.promoter.decisions_total{outcome=blocked}"] =
+      CounterValue(metrics.decisions_blocked);
+  out["cp.promoter.decisions_total{outcome=rollback_triggered}"] =
+      CounterValue(metrics.decisions_rollback_triggered);
+  out["cp.promoter.decisions_total{outcome=deferred_insufficient_history}"] =
+      CounterValue(metrics.decisions_deferred);
+  out["cp.outbox.purge_total"] = CounterValue(metrics.outbox_purged);
+  out["cp.recovery.legacy_events_in_horizon"] =
+      snapshot.audit.legacy_events_in_horizon;
+  for (AuditStatus each : {AuditStatus::kComplete, AuditStatus::kDegraded,
+                           AuditStatus::kLegacyLimited}) {
+    out[std::string("cp.audit.status{status=") + AuditStatusName(each) +
+        "}"] = each == status ? 1 : 0;
+  }
+  AddHistogram(out, "cp.recovery.startup_scan_duration",
+               metrics.recovery_scan_seconds);
+  out["cp.recovery.events_replayed"] = CounterValue(metrics.events_replayed);
+  AddHistogram(out, "cp.outbox.dispatch_lag", metrics.outbox_dispatch_lag_seconds);
+}
+
 std::string HtmlEscape(const std::string& text) {
   std::string escaped;
   for (char c : text) {
@@ -126,12 +160,12 @@ json QuorumJson(const HaSnapshot& snapshot, HaMetrics& metrics) {
   out["cp.backend.connected_to_primary"] =
       snapshot.readiness.read.ready && !monitor.in_recovery ? 1 : 0;
   AddHistogram(out, "cp.backend.lock_wait", metrics.lock_wait_seconds);
-  // TODO(#3): the audit, promoter, outbox and recovery keys of the runbook
-  // appendix, once the recovery pass and collectors that feed them exist.
+  AddAuditKeys(out, snapshot, metrics);
 
   out["sync_replica_count"] = monitor.sync_replica_count;
   out["audit_closeout_missed"] = CounterValue(metrics.closeouts_missed);
-  out["audit_closeout_reconciled"] = 0;  // TODO(#3): closeout reconciliation
+  out["audit_closeout_reconciled"] =
+      CounterValue(metrics.closeouts_reconciled);
 
   out["holder_id"] = snapshot.identity.holder_id;
   out["holder_instance"] = snapshot.identity.holder_instance;
@@ -164,14 +198,15 @@ json QuorumJson(const HaSnapshot& snapshot, HaMetrics& metrics) {
   return out;
 }
 
-json AuditJson(const HaSnapshot& /*snapshot*/) {
-  // TODO(#3): derive the status from the recovery pass (deferred write
-  // failures, legacy events in the replay horizon); until it exists no gap
-  // can have been recorded, and the answer says the pass has not run.
-  return {{"audit_status", "complete"},
-          {"recorded_gaps", json::array()},
-          {"caveat", ""},
-          {"recovery_pass_ran", false}};
+json AuditJson(const HaSnapshot& snapshot) {
+  const AuditFacts& audit = snapshot.audit;
+  const AuditStatus status = EvaluateAuditStatus(audit);
+  return {{"audit_status", AuditStatusName(status)},
+          {"recorded_gaps", audit.recorded_gaps},
+          {"caveat", status == AuditStatus::kLegacyLimited ? kLegacyCaveat : ""},
+          {"applicable", audit.applicable},
+          {"recovery_pass_ran", audit.recovery_ran},
+          {"legacy_events_in_horizon", audit.legacy_events_in_horizon}};
 }
 
 std::string LandingPage(const HaSnapshot& snapshot) {

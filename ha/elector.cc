@@ -187,7 +187,8 @@ bool Elector::ConnectAndPrepare() {
 }
 
 Status Elector::PrepareSession() {
-  Status migrated = RunMigrations(session_, config_.schema, DbTimeout());
+  Status migrated = RunMigrations(session_, config_.schema,
+                                  config_.create_app_schema, DbTimeout());
   if (!migrated.ok()) return migrated;
   return PrepareSessionGucs(session_, config_, DbTimeout());
 }
@@ -277,6 +278,7 @@ Elector::CampaignOutcome Elector::BumpEpoch() {
         {{"epoch", epoch_},
          {"holder_id", state_.identity().holder_id},
          {"server", session_.server()}});
+    if (config_.on_elected) config_.on_elected(epoch_);
     return CampaignOutcome::kWon;
   }
 

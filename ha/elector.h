@@ -25,6 +25,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -40,6 +41,7 @@ namespace cpha {
 struct ElectorConfig {
   ConnParams conn;
   std::string schema = "public";
+  bool create_app_schema = false;
   int64_t lock_key = 0;
   Duration keepalive_interval = std::chrono::seconds(1);
   Duration campaign_interval = std::chrono::seconds(1);
@@ -47,6 +49,9 @@ struct ElectorConfig {
   Duration db_timeout = std::chrono::seconds(2);
   Duration connect_timeout = std::chrono::seconds(3);
   Duration resign_holdoff = std::chrono::seconds(3);
+  // Called on the elector's thread right after this node won `epoch`; it
+  // must return quickly (hand the work to another thread).
+  std::function<void(int64_t epoch)> on_elected;
 };
 
 class Elector {

@@ -34,6 +34,17 @@ const prometheus::Histogram::BucketBoundaries kLockWaitBuckets = {
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
     0.1,    0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
 
+// Seconds: a scan of the replay horizon, and an outbox row's wait for its
+// dispatch.
+const prometheus::Histogram::BucketBoundaries kScanBuckets = {
+    0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0};
+const prometheus::Histogram::BucketBoundaries kLagBuckets = {
+    0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0};
+
+constexpr const char* kDecisionsHelp =
+    "New promotion_decisions rows seen, by outcome.";
+constexpr const char* kAuditStatusHelp =
+    "Audit status: exactly one of complete, degraded, legacy_limited is 1.";
 constexpr const char* kCampaignsHelp =
     "Leadership campaigns by result: success won an epoch, lock_held found "
     "another holder (counted once per epoch lost), failure hit an error.";
@@ -87,10 +98,57 @@ HaMetrics::HaMetrics(const std::string& version)
           *registry_, "cp_authority_epoch_mismatch_total",
           "Writes rejected by the epoch fence because they carried a stale "
           "epoch.")),
+      epoch_mismatches_cluster(AddCounter(
+          *registry_, "cp_authority_epoch_mismatch_cluster_total",
+          "Fence rejections cluster-wide (sidecars and control plane), from "
+          "the database; every sidecar reports the same count.")),
       closeouts_missed(AddCounter(
           *registry_, "cp_audit_prior_epoch_closeout_missed_total",
           "Epochs this node found never closed (resigned_at NULL) when it "
           "won the next one.")),
+      closeouts_reconciled(AddCounter(
+          *registry_, "cp_audit_prior_epoch_closeout_reconciled_total",
+          "Unclosed earlier epochs whose resigned_at the recovery pass "
+          "back-filled.")),
+      deferred_write_failed(AddCounter(
+          *registry_, "cp_audit_deferred_decision_write_failed_total",
+          "Deferred decisions that could not be written after every retry "
+          "(recorded gaps).")),
+      deferred_write_retried(AddCounter(
+          *registry_, "cp_audit_deferred_decision_write_retried_total",
+          "Retries of deferred decision writes.")),
+      events_replayed(AddCounter(
+          *registry_, "cp_recovery_events_replayed_total",
+          "rollout_events rows inside the replay horizon scanned by "
+          "recovery passes.")),
+      recovery_scan_seconds(
+          prometheus::BuildHistogram()
+              .Name("cp_recovery_startup_scan_duration_seconds")
+              .Help("Duration of the recovery pass's replay-horizon scan.")
+              .Register(*registry_)
+              .Add({}, kScanBuckets)),
+      decisions_promoted(AddCounter(*registry_, "cp_promoter_decisions_total",
+                                    kDecisionsHelp, {{"outcome", "promoted"}})),
+      decisions_blocked(AddCounter(*registry_, "cp_promoter_decisions_total",
+                                   kDecisionsHelp, {{"outcome", "blocked"}})),
+      decisions_rollback_triggered(
+          AddCounter(*registry_, "cp_promoter_decisions_total", kDecisionsHelp,
+                     {{"outcome", "rollback_triggered"}})),
+      decisions_deferred(AddCounter(
+          *registry_, "cp_promoter_decisions_total", kDecisionsHelp,
+          {{"outcome", "deferred_insufficient_history"}})),
+      evidence_write_failures(AddCounter(
+          *registry_, "cp_promoter_evidence_write_failures_total",
+          "Promoted decisions without an evidence snapshot.")),
+      outbox_purged(AddCounter(
+          *registry_, "cp_outbox_purge_total",
+          "Dispatched outbox rows purged by the leader after the retention.")),
+      outbox_dispatch_lag_seconds(
+          prometheus::BuildHistogram()
+              .Name("cp_outbox_dispatch_lag_seconds")
+              .Help("Time from an outbox row's creation to its dispatch.")
+              .Register(*registry_)
+              .Add({}, kLagBuckets)),
       epoch(AddGauge(*registry_, "cp_leader_epoch",
                      "The durable epoch this node leads; 0 when not leader.")),
       session_lock_held(AddGauge(
@@ -138,7 +196,25 @@ HaMetrics::HaMetrics(const std::string& version)
       monitor_applicable(AddGauge(
           *registry_, "cp_collector_applicable",
           "1 when the collector's tables and views exist on the server.",
-          {{"collector", "replication"}})) {
+          {{"collector", "replication"}})),
+      legacy_events_in_horizon(AddGauge(
+          *registry_, "cp_recovery_legacy_events_in_horizon",
+          "rollout_events with a NULL epoch (written before the HA schema) "
+          "inside the replay horizon.")),
+      audit_complete(AddGauge(*registry_, "cp_audit_status", kAuditStatusHelp,
+                              {{"status", "complete"}})),
+      audit_degraded(AddGauge(*registry_, "cp_audit_status", kAuditStatusHelp,
+                              {{"status", "degraded"}})),
+      audit_legacy_limited(AddGauge(*registry_, "cp_audit_status",
+                                    kAuditStatusHelp,
+                                    {{"status", "legacy_limited"}})),
+      audit_last_success(AddGauge(
+          *registry_, "cp_collector_last_success_timestamp_seconds",
+          kLastSuccessHelp, {{"collector", "audit"}})),
+      audit_applicable(AddGauge(
+          *registry_, "cp_collector_applicable",
+          "1 when the collector's tables and views exist on the server.",
+          {{"collector", "audit"}})) {
   AddGauge(*registry_, "cp_ha_sidecar_build_info",
            "Build information; the value is always 1.",
            {{"version", version}})

@@ -48,10 +48,30 @@ class HaMetrics {
   prometheus::Counter& monitor_connect_failures;
   prometheus::Histogram& lock_wait_seconds;
 
-  // Authority and audit.
-  // TODO(#3): incremented by the epoch fence and its SQL function.
+  // Authority: this process's own fence rejections, and the cluster-wide
+  // count of every rejection (the sidecars' and the control plane's), read
+  // from the database's rejection sequence.
   prometheus::Counter& epoch_mismatches;
+  prometheus::Counter& epoch_mismatches_cluster;
+
+  // Audit and recovery (leader only).
   prometheus::Counter& closeouts_missed;
+  prometheus::Counter& closeouts_reconciled;
+  prometheus::Counter& deferred_write_failed;
+  prometheus::Counter& deferred_write_retried;
+  prometheus::Counter& events_replayed;
+  prometheus::Histogram& recovery_scan_seconds;
+
+  // Promoter decisions, by outcome, and evidence write failures.
+  prometheus::Counter& decisions_promoted;
+  prometheus::Counter& decisions_blocked;
+  prometheus::Counter& decisions_rollback_triggered;
+  prometheus::Counter& decisions_deferred;
+  prometheus::Counter& evidence_write_failures;
+
+  // Outbox.
+  prometheus::Counter& outbox_purged;
+  prometheus::Histogram& outbox_dispatch_lag_seconds;
 
   // State gauges, written only by HaState::Refresh.
   prometheus::Gauge& epoch;
@@ -69,6 +89,12 @@ class HaMetrics {
   prometheus::Gauge& elector_last_success;
   prometheus::Gauge& monitor_last_success;
   prometheus::Gauge& monitor_applicable;
+  prometheus::Gauge& legacy_events_in_horizon;
+  prometheus::Gauge& audit_complete;
+  prometheus::Gauge& audit_degraded;
+  prometheus::Gauge& audit_legacy_limited;
+  prometheus::Gauge& audit_last_success;
+  prometheus::Gauge& audit_applicable;
 };
 
 }  // namespace cpha

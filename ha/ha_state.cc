@@ -37,6 +37,11 @@ void HaState::UpdateMonitor(const std::function<void(MonitorFacts&)>& update) {
   update(monitor_);
 }
 
+void HaState::UpdateAudit(const std::function<void(AuditFacts&)>& update) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  update(audit_);
+}
+
 void HaState::SetMaintenance(bool maintenance) {
   std::lock_guard<std::mutex> lock(mutex_);
   policy_.maintenance = maintenance;
@@ -70,6 +75,7 @@ HaSnapshot HaState::Refresh(TimePoint now) {
     snapshot.identity = identity_;
     snapshot.elector = elector_;
     snapshot.monitor = monitor_;
+    snapshot.audit = audit_;
     snapshot.policy = policy_;
     snapshot.highest_epoch_seen = highest_epoch_seen_;
     snapshot.taken_at = now;
@@ -126,6 +132,23 @@ void HaState::WriteGauges(const HaSnapshot& snapshot) {
   if (leader) {
     metrics_.elector_last_success.Set(
         UnixSeconds(elector.last_ack, snapshot.taken_at));
+  }
+  WriteAuditGauges(snapshot);
+}
+
+void HaState::WriteAuditGauges(const HaSnapshot& snapshot) {
+  const AuditFacts& audit = snapshot.audit;
+  const AuditStatus status = EvaluateAuditStatus(audit);
+  metrics_.audit_complete.Set(status == AuditStatus::kComplete ? 1 : 0);
+  metrics_.audit_degraded.Set(status == AuditStatus::kDegraded ? 1 : 0);
+  metrics_.audit_legacy_limited.Set(
+      status == AuditStatus::kLegacyLimited ? 1 : 0);
+  metrics_.legacy_events_in_horizon.Set(
+      static_cast<double>(audit.legacy_events_in_horizon));
+  metrics_.audit_applicable.Set(audit.applicable ? 1 : 0);
+  if (audit.ever_succeeded) {
+    metrics_.audit_last_success.Set(
+        UnixSeconds(audit.last_success, snapshot.taken_at));
   }
 }
 

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <string>
 
+#include "ha/audit.h"
 #include "ha/ha_metrics.h"
 #include "ha/readiness.h"
 
@@ -33,6 +34,7 @@ struct HaSnapshot {
   NodeIdentity identity;
   ElectorFacts elector;
   MonitorFacts monitor;
+  AuditFacts audit;
   ReadinessPolicy policy;
   Readiness readiness;
   TimePoint taken_at{};
@@ -50,6 +52,8 @@ class HaState {
   void UpdateElector(const std::function<void(ElectorFacts&)>& update);
   // Applies `update` to the monitor's facts under the lock.
   void UpdateMonitor(const std::function<void(MonitorFacts&)>& update);
+  // Applies `update` to the audit facts under the lock.
+  void UpdateAudit(const std::function<void(AuditFacts&)>& update);
 
   void SetMaintenance(bool maintenance);
 
@@ -69,6 +73,7 @@ class HaState {
 
  private:
   void WriteGauges(const HaSnapshot& snapshot);
+  void WriteAuditGauges(const HaSnapshot& snapshot);
 
   // Constant after construction.
   const NodeIdentity identity_;
@@ -79,6 +84,7 @@ class HaState {
   ReadinessPolicy policy_;
   ElectorFacts elector_;
   MonitorFacts monitor_;
+  AuditFacts audit_;
   int64_t highest_epoch_seen_ = 0;
   int64_t last_regressed_epoch_ = -1;
   bool last_write_ready_ = false;

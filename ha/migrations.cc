@@ -1,5 +1,6 @@
 #include "ha/migrations.h"
 
+#include <algorithm>
 #include <set>
 
 #include "ha/log.h"
@@ -34,9 +35,10 @@ StatusOr<std::set<int>> AppliedVersions(PgSession& session, Millis timeout) {
 }
 
 Status ApplyMissing(PgSession& session, const std::set<int>& applied,
-                    Millis timeout) {
+                    bool create_app_schema, Millis timeout) {
   for (const Migration& migration : Migrations()) {
     if (applied.count(migration.version) != 0) continue;
+    if (migration.app_schema && !create_app_schema) continue;
 
     Status ran = session.ExecScript(migration.sql, timeout);
     if (!ran.ok()) return ran;
@@ -51,27 +53,30 @@ Status ApplyMissing(PgSession& session, const std::set<int>& applied,
 }
 
 Status MigrateInTransaction(PgSession& session, const std::string& schema,
-                            Millis timeout) {
+                            bool create_app_schema, Millis timeout) {
   Status step = session.Exec(kMigrationLockSql, timeout);
   if (!step.ok()) return step;
   step = session.Exec("CREATE SCHEMA IF NOT EXISTS " + schema, timeout);
   if (!step.ok()) return step;
   step = session.Exec("SET LOCAL search_path = " + schema, timeout);
   if (!step.ok()) return step;
+  step = session.Exec("SET LOCAL client_min_messages = warning", timeout);
+  if (!step.ok()) return step;
 
   StatusOr<std::set<int>> applied = AppliedVersions(session, timeout);
   if (!applied.ok()) return applied.status();
-  return ApplyMissing(session, applied.value(), timeout);
+  return ApplyMissing(session, applied.value(), create_app_schema, timeout);
 }
 
 }  // namespace
 
 Status RunMigrations(PgSession& session, const std::string& schema,
-                     Millis timeout) {
+                     bool create_app_schema, Millis timeout) {
   Status began = session.Exec("BEGIN", timeout);
   if (!began.ok()) return began;
 
-  Status migrated = MigrateInTransaction(session, schema, timeout);
+  Status migrated =
+      MigrateInTransaction(session, schema, create_app_schema, timeout);
   if (!migrated.ok()) {
     if (session.connected()) session.Exec("ROLLBACK", timeout);
     return migrated;
@@ -80,7 +85,11 @@ Status RunMigrations(PgSession& session, const std::string& schema,
 }
 
 int LatestMigrationVersion() {
-  return Migrations().empty() ? 0 : Migrations().back().version;
+  int latest = 0;
+  for (const Migration& migration : Migrations()) {
+    if (!migration.app_schema) latest = std::max(latest, migration.version);
+  }
+  return latest;
 }
 
 }  // namespace cpha

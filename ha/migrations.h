@@ -15,10 +15,11 @@
 namespace cpha {
 
 // `schema` must be a plain lower-case identifier (checked by the options).
+// The control plane's tables are created only when `create_app_schema`.
 // Returns the error of the first statement that failed; the transaction is
 // then rolled back and nothing is applied.
 Status RunMigrations(PgSession& session, const std::string& schema,
-                     Millis timeout);
+                     bool create_app_schema, Millis timeout);
 
 // The newest migration version compiled into this binary.
 int LatestMigrationVersion();
