@@ -96,12 +96,10 @@ Status ReplicationMonitor::CheckOnce(TimePoint started) {
 
   StatusOr<PgResult> server = session_.Query(kServerSql, {}, timeout);
   if (!server.ok()) return server.status();
-  StatusOr<PgResult> replication =
-      session_.Query(kReplicationSql, {}, timeout);
+  StatusOr<PgResult> replication = session_.Query(kReplicationSql, {}, timeout);
   if (!replication.ok()) return replication.status();
   StatusOr<PgResult> leadership = session_.Query(kLeadershipSql, {}, timeout);
-  if (!leadership.ok() &&
-      leadership.status().sqlstate() != kUndefinedTable) {
+  if (!leadership.ok() && leadership.status().sqlstate() != kUndefinedTable) {
     return leadership.status();
   }
 

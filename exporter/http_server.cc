@@ -36,12 +36,12 @@ std::string ListeningPorts(const HttpServerOptions& options) {
 }
 
 void Send(mg_connection* connection, const HttpResponse& response) {
-  std::string head = "HTTP/1.1 " + std::to_string(response.status) + " " +
-                     mg_get_response_code_text(connection, response.status) +
-                     "\r\nContent-Type: " + response.content_type +
-                     "\r\nContent-Length: " +
-                     std::to_string(response.body.size()) +
-                     "\r\nCache-Control: no-store\r\n";
+  std::string head =
+      "HTTP/1.1 " + std::to_string(response.status) + " " +
+      mg_get_response_code_text(connection, response.status) +
+      "\r\nContent-Type: " + response.content_type +
+      "\r\nContent-Length: " + std::to_string(response.body.size()) +
+      "\r\nCache-Control: no-store\r\n";
   for (const auto& [name, value] : response.headers) {
     head += name + ": " + value + "\r\n";
   }
@@ -79,10 +79,12 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
   const std::string threads = std::to_string(options.threads);
   const std::string timeout = std::to_string(options.request_timeout_ms);
   std::vector<const char*> config = {
-      "listening_ports", ports.c_str(),       "num_threads",
-      threads.c_str(),   "request_timeout_ms", timeout.c_str(),
-      "enable_keep_alive", "yes",             "keep_alive_timeout_ms",
-      "5000",            "max_request_size",   "16384",
+      "listening_ports",       ports.c_str(),
+      "num_threads",           threads.c_str(),
+      "request_timeout_ms",    timeout.c_str(),
+      "enable_keep_alive",     "yes",
+      "keep_alive_timeout_ms", "5000",
+      "max_request_size",      "16384",
   };
   if (!options.tls_cert_file.empty()) {
     config.push_back("ssl_certificate");

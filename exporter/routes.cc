@@ -32,7 +32,9 @@ std::vector<Route> HealthRoutes(HaState& state) {
       {"GET", "/v1/health/audit",
        [=](const HttpRequest&) { return JsonResponse(AuditJson(snapshot())); }},
       {"GET", "/v1/health/live",
-       [](const HttpRequest&) { return JsonResponse({{"live", true}}); }},
+       [](const HttpRequest&) {
+         return JsonResponse({{"live", true}});
+       }},
       {"GET", "/metrics",
        [=, &state](const HttpRequest&) {
          snapshot();  // brings the gauges up to this instant

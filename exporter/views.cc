@@ -66,13 +66,14 @@ void AddAuditKeys(json& out, const HaSnapshot& snapshot, HaMetrics& metrics) {
       snapshot.audit.legacy_events_in_horizon;
   for (AuditStatus each : {AuditStatus::kComplete, AuditStatus::kDegraded,
                            AuditStatus::kLegacyLimited}) {
-    out[std::string("cp.audit.status{status=") + AuditStatusName(each) +
-        "}"] = each == status ? 1 : 0;
+    out[std::string("cp.audit.status{status=") + AuditStatusName(each) + "}"] =
+        each == status ? 1 : 0;
   }
   AddHistogram(out, "cp.recovery.startup_scan_duration",
                metrics.recovery_scan_seconds);
   out["cp.recovery.events_replayed"] = CounterValue(metrics.events_replayed);
-  AddHistogram(out, "cp.outbox.dispatch_lag", metrics.outbox_dispatch_lag_seconds);
+  AddHistogram(out, "cp.outbox.dispatch_lag",
+               metrics.outbox_dispatch_lag_seconds);
 }
 
 std::string HtmlEscape(const std::string& text) {
@@ -122,9 +123,8 @@ json LeaderJson(const HaSnapshot& snapshot) {
   } else {
     body["current_epoch"] = durable.current_epoch;
     body["holder_id"] = durable.holder_id;
-    body["acquired_at"] = durable.acquired_at.empty()
-                              ? json(nullptr)
-                              : json(durable.acquired_at);
+    body["acquired_at"] =
+        durable.acquired_at.empty() ? json(nullptr) : json(durable.acquired_at);
   }
   body["session_lock_held"] = elector.lock_held;
   return body;
@@ -164,8 +164,7 @@ json QuorumJson(const HaSnapshot& snapshot, HaMetrics& metrics) {
 
   out["sync_replica_count"] = monitor.sync_replica_count;
   out["audit_closeout_missed"] = CounterValue(metrics.closeouts_missed);
-  out["audit_closeout_reconciled"] =
-      CounterValue(metrics.closeouts_reconciled);
+  out["audit_closeout_reconciled"] = CounterValue(metrics.closeouts_reconciled);
 
   out["holder_id"] = snapshot.identity.holder_id;
   out["holder_instance"] = snapshot.identity.holder_instance;
@@ -181,8 +180,8 @@ json QuorumJson(const HaSnapshot& snapshot, HaMetrics& metrics) {
     TimePoint deadline = StepDownDeadline(elector.last_ack, snapshot.policy);
     out["stepdown_deadline_seconds"] =
         std::max(0.0, Seconds(deadline - snapshot.taken_at));
-    out["keepalive_age_seconds"] = Seconds(snapshot.taken_at -
-                                           elector.last_ack);
+    out["keepalive_age_seconds"] =
+        Seconds(snapshot.taken_at - elector.last_ack);
   } else {
     out["stepdown_deadline_seconds"] = 0;
     out["keepalive_age_seconds"] = nullptr;
@@ -201,12 +200,13 @@ json QuorumJson(const HaSnapshot& snapshot, HaMetrics& metrics) {
 json AuditJson(const HaSnapshot& snapshot) {
   const AuditFacts& audit = snapshot.audit;
   const AuditStatus status = EvaluateAuditStatus(audit);
-  return {{"audit_status", AuditStatusName(status)},
-          {"recorded_gaps", audit.recorded_gaps},
-          {"caveat", status == AuditStatus::kLegacyLimited ? kLegacyCaveat : ""},
-          {"applicable", audit.applicable},
-          {"recovery_pass_ran", audit.recovery_ran},
-          {"legacy_events_in_horizon", audit.legacy_events_in_horizon}};
+  return {
+      {"audit_status", AuditStatusName(status)},
+      {"recorded_gaps", audit.recorded_gaps},
+      {"caveat", status == AuditStatus::kLegacyLimited ? kLegacyCaveat : ""},
+      {"applicable", audit.applicable},
+      {"recovery_pass_ran", audit.recovery_ran},
+      {"legacy_events_in_horizon", audit.legacy_events_in_horizon}};
 }
 
 std::string LandingPage(const HaSnapshot& snapshot) {
@@ -222,13 +222,13 @@ std::string LandingPage(const HaSnapshot& snapshot) {
       "<p>HA sidecar of the control plane: leader election over PostgreSQL, "
       "write fencing, readiness and metrics.</p><table>";
   auto row = [&](const std::string& name, const std::string& value) {
-    page += "<tr><th align=\"left\">" + name + "</th><td>" + value +
-            "</td></tr>";
+    page +=
+        "<tr><th align=\"left\">" + name + "</th><td>" + value + "</td></tr>";
   };
   row("holder", HtmlEscape(snapshot.identity.holder_id));
   row("role", ElectorRoleName(elector.role));
-  row("epoch", std::to_string(LeaderJson(snapshot)["current_epoch"]
-                                  .get<int64_t>()));
+  row("epoch",
+      std::to_string(LeaderJson(snapshot)["current_epoch"].get<int64_t>()));
   row("read-ready", yes_no(snapshot.readiness.read));
   row("write-ready", yes_no(snapshot.readiness.write));
   row("version", HtmlEscape(snapshot.identity.version));

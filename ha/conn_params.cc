@@ -8,9 +8,7 @@ namespace cpha {
 namespace {
 
 struct ConninfoOptionsDeleter {
-  void operator()(PQconninfoOption* options) const {
-    PQconninfoFree(options);
-  }
+  void operator()(PQconninfoOption* options) const { PQconninfoFree(options); }
 };
 
 struct LibpqStringDeleter {

@@ -95,8 +95,7 @@ Elector::Elector(ElectorConfig config, HaState& state)
     : config_(std::move(config)),
       state_(state),
       metrics_(state.metrics()),
-      session_(config_.conn,
-               "cp-ha:" + state.identity().holder_id + ":lock") {}
+      session_(config_.conn, "cp-ha:" + state.identity().holder_id + ":lock") {}
 
 Elector::~Elector() { Stop(); }
 
@@ -171,17 +170,15 @@ bool Elector::ConnectAndPrepare() {
     }
     metrics_.lock_connect_failures.Increment();
     session_.Close();
-    SetRole(ElectorRole::kStarting,
-            "no lock session: " + connected.ToString());
+    SetRole(ElectorRole::kStarting, "no lock session: " + connected.ToString());
     return false;
   }
 
   last_connect_error_.clear();
   Log(LogLevel::kInfo, kComponent, "lock session open",
       {{"server", session_.server()}, {"backend_pid", session_.backend_pid()}});
-  state_.UpdateElector([&](ElectorFacts& facts) {
-    facts.server = session_.server();
-  });
+  state_.UpdateElector(
+      [&](ElectorFacts& facts) { facts.server = session_.server(); });
   SetRole(ElectorRole::kFollower, "lock session open, campaigning");
   return true;
 }
@@ -204,8 +201,8 @@ void Elector::CampaignCycle() {
     metrics_.campaigns_failure.Increment();
     Log(LogLevel::kWarn, kComponent, "campaign failed",
         {{"error", tried.status().ToString()}});
-    SetRole(ElectorRole::kFollower, "campaign failed: " +
-                                        tried.status().ToString());
+    SetRole(ElectorRole::kFollower,
+            "campaign failed: " + tried.status().ToString());
     SleepFor(config_.campaign_interval);
     return;
   }
@@ -271,9 +268,8 @@ Elector::CampaignOutcome Elector::BumpEpoch() {
   if (bumped.ok()) {
     leader_.store(true);
     metrics_.campaigns_success.Increment();
-    state_.UpdateElector([&](ElectorFacts& facts) {
-      facts.last_ack = commit_sent;
-    });
+    state_.UpdateElector(
+        [&](ElectorFacts& facts) { facts.last_ack = commit_sent; });
     Log(LogLevel::kInfo, kComponent, "won the election",
         {{"epoch", epoch_},
          {"holder_id", state_.identity().holder_id},
@@ -307,10 +303,10 @@ Status Elector::BumpEpochInTransaction(TimePoint* commit_sent) {
 
   // The singleton's row lock, timed: this is lock pressure on the primary.
   const TimePoint asked = SteadyClock::now();
-  StatusOr<PgResult> current = session_.Query(
-      std::string("SELECT current_epoch, ") + kLockHeldHereSql +
-          " FROM leadership_state WHERE id = 1 FOR UPDATE",
-      LockKeyOidParams(), timeout);
+  StatusOr<PgResult> current =
+      session_.Query(std::string("SELECT current_epoch, ") + kLockHeldHereSql +
+                         " FROM leadership_state WHERE id = 1 FOR UPDATE",
+                     LockKeyOidParams(), timeout);
   if (!current.ok()) return current.status();
   metrics_.lock_wait_seconds.Observe(
       std::chrono::duration<double>(SteadyClock::now() - asked).count());
@@ -331,14 +327,14 @@ Status Elector::BumpEpochInTransaction(TimePoint* commit_sent) {
                              "lead");
   }
 
-  StatusOr<PgResult> bumped = session_.Query(
-      std::string("UPDATE leadership_state"
-                  "   SET current_epoch = current_epoch + 1,"
-                  "       holder_id = $1, holder_instance = $2,"
-                  "       acquired_at = now()"
-                  " WHERE id = 1 RETURNING current_epoch, ") +
-          kRfc3339,
-      {me.holder_id, me.holder_instance}, timeout);
+  StatusOr<PgResult> bumped =
+      session_.Query(std::string("UPDATE leadership_state"
+                                 "   SET current_epoch = current_epoch + 1,"
+                                 "       holder_id = $1, holder_instance = $2,"
+                                 "       acquired_at = now()"
+                                 " WHERE id = 1 RETURNING current_epoch, ") +
+                         kRfc3339,
+                     {me.holder_id, me.holder_instance}, timeout);
   if (!bumped.ok()) return bumped.status();
   const int64_t epoch = bumped->Int(0, 0);
   const std::string acquired_at = bumped->Text(0, 1);
@@ -479,8 +475,7 @@ void Elector::Resign(const std::string& notes) {
   epoch_ = 0;
   hold_off_until_ = SteadyClock::now() + config_.resign_holdoff;
   state_.UpdateElector([](ElectorFacts& facts) { facts.lock_held = false; });
-  Log(closed.ok() ? LogLevel::kInfo : LogLevel::kWarn, kComponent,
-      "resigned",
+  Log(closed.ok() ? LogLevel::kInfo : LogLevel::kWarn, kComponent, "resigned",
       {{"epoch", epoch},
        {"notes", notes},
        {"closeout", closed.ok() ? "written" : closed.ToString()}});

@@ -21,11 +21,8 @@ prometheus::Counter& AddCounter(Registry& registry, const std::string& name,
 prometheus::Gauge& AddGauge(Registry& registry, const std::string& name,
                             const std::string& help,
                             const Labels& labels = {}) {
-  return prometheus::BuildGauge()
-      .Name(name)
-      .Help(help)
-      .Register(registry)
-      .Add(labels);
+  return prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add(
+      labels);
 }
 
 // Seconds, from a fast round trip on loopback to a lock queue that would
@@ -83,9 +80,9 @@ HaMetrics::HaMetrics(const std::string& version)
       lock_connect_failures(AddCounter(*registry_,
                                        "cp_backend_connect_failures_total",
                                        kConnectHelp, {{"session", "lock"}})),
-      monitor_connect_failures(AddCounter(
-          *registry_, "cp_backend_connect_failures_total", kConnectHelp,
-          {{"session", "monitor"}})),
+      monitor_connect_failures(
+          AddCounter(*registry_, "cp_backend_connect_failures_total",
+                     kConnectHelp, {{"session", "monitor"}})),
       lock_wait_seconds(
           prometheus::BuildHistogram()
               .Name("cp_backend_lock_wait_seconds")
@@ -117,10 +114,10 @@ HaMetrics::HaMetrics(const std::string& version)
       deferred_write_retried(AddCounter(
           *registry_, "cp_audit_deferred_decision_write_retried_total",
           "Retries of deferred decision writes.")),
-      events_replayed(AddCounter(
-          *registry_, "cp_recovery_events_replayed_total",
-          "rollout_events rows inside the replay horizon scanned by "
-          "recovery passes.")),
+      events_replayed(
+          AddCounter(*registry_, "cp_recovery_events_replayed_total",
+                     "rollout_events rows inside the replay horizon scanned by "
+                     "recovery passes.")),
       recovery_scan_seconds(
           prometheus::BuildHistogram()
               .Name("cp_recovery_startup_scan_duration_seconds")
@@ -134,12 +131,12 @@ HaMetrics::HaMetrics(const std::string& version)
       decisions_rollback_triggered(
           AddCounter(*registry_, "cp_promoter_decisions_total", kDecisionsHelp,
                      {{"outcome", "rollback_triggered"}})),
-      decisions_deferred(AddCounter(
-          *registry_, "cp_promoter_decisions_total", kDecisionsHelp,
-          {{"outcome", "deferred_insufficient_history"}})),
-      evidence_write_failures(AddCounter(
-          *registry_, "cp_promoter_evidence_write_failures_total",
-          "Promoted decisions without an evidence snapshot.")),
+      decisions_deferred(
+          AddCounter(*registry_, "cp_promoter_decisions_total", kDecisionsHelp,
+                     {{"outcome", "deferred_insufficient_history"}})),
+      evidence_write_failures(
+          AddCounter(*registry_, "cp_promoter_evidence_write_failures_total",
+                     "Promoted decisions without an evidence snapshot.")),
       outbox_purged(AddCounter(
           *registry_, "cp_outbox_purge_total",
           "Dispatched outbox rows purged by the leader after the retention.")),
@@ -151,16 +148,16 @@ HaMetrics::HaMetrics(const std::string& version)
               .Add({}, kLagBuckets)),
       epoch(AddGauge(*registry_, "cp_leader_epoch",
                      "The durable epoch this node leads; 0 when not leader.")),
-      session_lock_held(AddGauge(
-          *registry_, "cp_leader_session_lock_held",
-          "1 when this node holds the election's advisory lock.")),
+      session_lock_held(
+          AddGauge(*registry_, "cp_leader_session_lock_held",
+                   "1 when this node holds the election's advisory lock.")),
       write_ready(AddGauge(*registry_, "cp_backend_write_ready",
                            "1 when every write-authority condition holds.")),
       read_ready(AddGauge(*registry_, "cp_backend_read_ready",
                           "1 when the database answered a fresh check.")),
-      sync_replica_count(AddGauge(
-          *registry_, "cp_backend_sync_replica_count",
-          "Streaming standbys with sync_state sync or quorum.")),
+      sync_replica_count(
+          AddGauge(*registry_, "cp_backend_sync_replica_count",
+                   "Streaming standbys with sync_state sync or quorum.")),
       min_sync_replicas(AddGauge(
           *registry_, "cp_backend_min_sync_replicas",
           "The configured minimum of synchronous standbys for writes.")),
@@ -182,17 +179,16 @@ HaMetrics::HaMetrics(const std::string& version)
           *registry_, "cp_leader_stepdown_bound_seconds",
           "The configured S - margin: how long after its last acknowledged "
           "keepalive a leader may claim write authority.")),
-      keepalive_age_seconds(AddGauge(
-          *registry_, "cp_leader_keepalive_age_seconds",
-          "Seconds since the last acknowledged keepalive; 0 when not "
-          "leader.")),
-      elector_last_success(AddGauge(*registry_,
-                                    "cp_collector_last_success_timestamp_seconds",
-                                    kLastSuccessHelp,
-                                    {{"collector", "elector"}})),
-      monitor_last_success(AddGauge(
-          *registry_, "cp_collector_last_success_timestamp_seconds",
-          kLastSuccessHelp, {{"collector", "replication"}})),
+      keepalive_age_seconds(
+          AddGauge(*registry_, "cp_leader_keepalive_age_seconds",
+                   "Seconds since the last acknowledged keepalive; 0 when not "
+                   "leader.")),
+      elector_last_success(
+          AddGauge(*registry_, "cp_collector_last_success_timestamp_seconds",
+                   kLastSuccessHelp, {{"collector", "elector"}})),
+      monitor_last_success(
+          AddGauge(*registry_, "cp_collector_last_success_timestamp_seconds",
+                   kLastSuccessHelp, {{"collector", "replication"}})),
       monitor_applicable(AddGauge(
           *registry_, "cp_collector_applicable",
           "1 when the collector's tables and views exist on the server.",
@@ -208,16 +204,15 @@ HaMetrics::HaMetrics(const std::string& version)
       audit_legacy_limited(AddGauge(*registry_, "cp_audit_status",
                                     kAuditStatusHelp,
                                     {{"status", "legacy_limited"}})),
-      audit_last_success(AddGauge(
-          *registry_, "cp_collector_last_success_timestamp_seconds",
-          kLastSuccessHelp, {{"collector", "audit"}})),
+      audit_last_success(AddGauge(*registry_,
+                                  "cp_collector_last_success_timestamp_seconds",
+                                  kLastSuccessHelp, {{"collector", "audit"}})),
       audit_applicable(AddGauge(
           *registry_, "cp_collector_applicable",
           "1 when the collector's tables and views exist on the server.",
           {{"collector", "audit"}})) {
   AddGauge(*registry_, "cp_ha_sidecar_build_info",
-           "Build information; the value is always 1.",
-           {{"version", version}})
+           "Build information; the value is always 1.", {{"version", version}})
       .Set(1);
 }
 

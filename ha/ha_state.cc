@@ -15,9 +15,10 @@ double Seconds(Duration duration) {
 // operators read as a timestamp.
 double UnixSeconds(TimePoint point, TimePoint now) {
   auto wall_now = std::chrono::system_clock::now();
-  auto wall_then = wall_now - std::chrono::duration_cast<
-                                  std::chrono::system_clock::duration>(now -
-                                                                       point);
+  auto wall_then =
+      wall_now -
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(now -
+                                                                      point);
   return std::chrono::duration<double>(wall_then.time_since_epoch()).count();
 }
 
@@ -141,8 +142,8 @@ void HaState::WriteAuditGauges(const HaSnapshot& snapshot) {
   const AuditStatus status = EvaluateAuditStatus(audit);
   metrics_.audit_complete.Set(status == AuditStatus::kComplete ? 1 : 0);
   metrics_.audit_degraded.Set(status == AuditStatus::kDegraded ? 1 : 0);
-  metrics_.audit_legacy_limited.Set(
-      status == AuditStatus::kLegacyLimited ? 1 : 0);
+  metrics_.audit_legacy_limited.Set(status == AuditStatus::kLegacyLimited ? 1
+                                                                          : 0);
   metrics_.legacy_events_in_horizon.Set(
       static_cast<double>(audit.legacy_events_in_horizon));
   metrics_.audit_applicable.Set(audit.applicable ? 1 : 0);

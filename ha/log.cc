@@ -92,8 +92,8 @@ void SetLogLevel(LogLevel level) { g_min_level.store(level); }
 std::string FormatLogLine(LogLevel level, std::string_view component,
                           std::string_view message,
                           std::initializer_list<LogField> fields) {
-  std::string line = "ts=" + Timestamp() + " level=" + LevelName(level) +
-                     " component=";
+  std::string line =
+      "ts=" + Timestamp() + " level=" + LevelName(level) + " component=";
   AppendValue(line, component);
   line += " msg=";
   AppendValue(line, message);

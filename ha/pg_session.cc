@@ -16,8 +16,8 @@ namespace {
 void LogNotice(void* /*arg*/, const char* message) {
   std::string text(message);
   while (!text.empty() && text.back() == '\n') text.pop_back();
-  LogLevel level = text.rfind("WARNING", 0) == 0 ? LogLevel::kWarn
-                                                  : LogLevel::kDebug;
+  LogLevel level =
+      text.rfind("WARNING", 0) == 0 ? LogLevel::kWarn : LogLevel::kDebug;
   Log(level, "postgres", "server notice", {{"notice", text}});
 }
 
@@ -59,8 +59,8 @@ Status PgSession::Connect(Millis timeout) {
   ConnParams params = params_;
   params.Set("application_name", application_name_);
   ConnParams::CArrays arrays = params.ToCArrays();
-  conn_.reset(PQconnectStartParams(arrays.keywords.data(),
-                                   arrays.values.data(), /*expand_dbname=*/0));
+  conn_.reset(PQconnectStartParams(arrays.keywords.data(), arrays.values.data(),
+                                   /*expand_dbname=*/0));
   if (!conn_) {
     return Status::Error(ErrorKind::kConnection, "out of memory");
   }
@@ -90,8 +90,7 @@ Status PgSession::Connect(Millis timeout) {
 void PgSession::Close() { conn_.reset(); }
 
 StatusOr<PgResult> PgSession::Query(std::string_view sql,
-                                    const QueryParams& params,
-                                    Millis timeout) {
+                                    const QueryParams& params, Millis timeout) {
   if (!conn_) {
     return Status::Error(ErrorKind::kConnection, "not connected");
   }
@@ -116,7 +115,8 @@ Status PgSession::ExecScript(std::string_view script, Millis timeout) {
   const Clock::time_point deadline = Clock::now() + timeout;
 
   std::string text(script);
-  if (PQsendQuery(conn_.get(), text.c_str()) == 0) return ConnectionLost("send");
+  if (PQsendQuery(conn_.get(), text.c_str()) == 0)
+    return ConnectionLost("send");
   Status flushed = FlushOutput(deadline);
   if (!flushed.ok()) return flushed;
 
@@ -124,8 +124,7 @@ Status PgSession::ExecScript(std::string_view script, Millis timeout) {
   return result.ok() ? Status() : result.status();
 }
 
-Status PgSession::WaitIdle(Clock::time_point until, int wake_fd,
-                           bool* woken) {
+Status PgSession::WaitIdle(Clock::time_point until, int wake_fd, bool* woken) {
   *woken = false;
   for (;;) {
     auto remaining =
@@ -135,8 +134,8 @@ Status PgSession::WaitIdle(Clock::time_point until, int wake_fd,
 
     pollfd descriptors[2] = {{PQsocket(conn_.get()), POLLIN, 0},
                              {wake_fd, POLLIN, 0}};
-    int ready = poll(descriptors, wake_fd >= 0 ? 2 : 1,
-                     static_cast<int>(remaining));
+    int ready =
+        poll(descriptors, wake_fd >= 0 ? 2 : 1, static_cast<int>(remaining));
     if (ready < 0 && errno != EINTR) {
       return Status::Error(ErrorKind::kConnection,
                            std::string("poll: ") + std::strerror(errno));
@@ -185,8 +184,8 @@ std::string PgSession::server() const {
 
 Status PgSession::WaitSocket(short events, Clock::time_point deadline) {
   for (;;) {
-    auto remaining = std::chrono::duration_cast<Millis>(deadline -
-                                                        Clock::now());
+    auto remaining =
+        std::chrono::duration_cast<Millis>(deadline - Clock::now());
     if (remaining.count() <= 0) {
       return Status::Error(ErrorKind::kTimeout,
                            "no answer from the database in time");
@@ -215,8 +214,8 @@ Status PgSession::SendAndFlush(std::string_view sql, const QueryParams& params,
   }
 
   if (PQsendQueryParams(conn_.get(), statement.c_str(),
-                        static_cast<int>(values.size()), nullptr,
-                        values.data(), nullptr, nullptr, 0) == 0) {
+                        static_cast<int>(values.size()), nullptr, values.data(),
+                        nullptr, nullptr, 0) == 0) {
     return ConnectionLost("send");
   }
   return FlushOutput(deadline);

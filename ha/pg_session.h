@@ -99,8 +99,8 @@ class PgSession {
                   bool* woken);
 
   // Sleeps until `until` or until `wake_fd` becomes readable (*woken).
-  static void WaitOnFd(std::chrono::steady_clock::time_point until,
-                       int wake_fd, bool* woken);
+  static void WaitOnFd(std::chrono::steady_clock::time_point until, int wake_fd,
+                       bool* woken);
 
   // The server's process id for this session; 0 when not connected.
   int backend_pid() const;

@@ -4,7 +4,9 @@ namespace cpha {
 namespace {
 
 Verdict Ready() { return Verdict{true, {}}; }
-Verdict NotReady(std::string reason) { return Verdict{false, std::move(reason)}; }
+Verdict NotReady(std::string reason) {
+  return Verdict{false, std::move(reason)};
+}
 
 Verdict ReadVerdict(const MonitorFacts& monitor, const ReadinessPolicy& policy,
                     TimePoint now) {
@@ -14,8 +16,8 @@ Verdict ReadVerdict(const MonitorFacts& monitor, const ReadinessPolicy& policy,
     return NotReady("database unreachable: " + why);
   }
   if (now - monitor.last_success > policy.fresh_for) {
-    std::string why = monitor.last_error.empty() ? "no recent answer"
-                                                 : monitor.last_error;
+    std::string why =
+        monitor.last_error.empty() ? "no recent answer" : monitor.last_error;
     return NotReady("database check is stale: " + why);
   }
   return Ready();
@@ -23,8 +25,8 @@ Verdict ReadVerdict(const MonitorFacts& monitor, const ReadinessPolicy& policy,
 
 Verdict LeaderVerdict(const ElectorFacts& elector, bool within_deadline) {
   if (elector.role != ElectorRole::kLeader || !elector.lock_held) {
-    std::string reason = std::string("not leader (") +
-                         ElectorRoleName(elector.role) + ")";
+    std::string reason =
+        std::string("not leader (") + ElectorRoleName(elector.role) + ")";
     if (!elector.detail.empty()) reason += ": " + elector.detail;
     return NotReady(reason);
   }

@@ -8,10 +8,10 @@
 namespace cpha {
 
 struct Migration {
-  int version;        // applied in this order, each once
-  const char* name;   // the file it came from
-  bool app_schema;    // a control-plane table: only with --create-app-schema
-  const char* sql;    // a script of statements, run in one transaction
+  int version;       // applied in this order, each once
+  const char* name;  // the file it came from
+  bool app_schema;   // a control-plane table: only with --create-app-schema
+  const char* sql;   // a script of statements, run in one transaction
 };
 
 // Every migration, ordered by version.

@@ -38,10 +38,10 @@ std::string TempFile(const std::string& content) {
 }
 
 TEST(OptionsTest, ReadsTheRunbookFlags) {
-  auto parsed = Parse({"--postgres-url", "postgres://u:p@h:5432/db",
-                       "--holder-id", "cp-node-1:18088", "--listen",
-                       "127.0.0.1:18088", "--min-sync-replicas", "1",
-                       "--quorum-monitor-interval", "250ms"});
+  auto parsed =
+      Parse({"--postgres-url", "postgres://u:p@h:5432/db", "--holder-id",
+             "cp-node-1:18088", "--listen", "127.0.0.1:18088",
+             "--min-sync-replicas", "1", "--quorum-monitor-interval", "250ms"});
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
   const Options& options = parsed->options;
   EXPECT_EQ(options.postgres_url, "postgres://u:p@h:5432/db");
@@ -62,9 +62,9 @@ TEST(OptionsTest, DefaultsHolderIdToTheHostName) {
 TEST(OptionsTest, FlagsOverrideEnvironmentWhichOverridesConfigFile) {
   std::string config = TempFile(
       "min-sync-replicas = 3\nholder-id = from-file\nschema = fromfile\n");
-  auto parsed = Parse({"--config", config, "--holder-id", "from-flag"},
-                      {{"CP_HA_POSTGRES_URL", "host=env"},
-                       {"CP_HA_MIN_SYNC_REPLICAS", "2"}});
+  auto parsed = Parse(
+      {"--config", config, "--holder-id", "from-flag"},
+      {{"CP_HA_POSTGRES_URL", "host=env"}, {"CP_HA_MIN_SYNC_REPLICAS", "2"}});
   std::remove(config.c_str());
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
   EXPECT_EQ(parsed->options.holder_id, "from-flag");
@@ -170,18 +170,15 @@ TEST_P(ParseDurationTest, ParsesGoStyleDurations) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, ParseDurationTest,
-    testing::Values(DurationCase{"1s", seconds(1)},
-                    DurationCase{"250ms", milliseconds(250)},
-                    DurationCase{"1.5s", milliseconds(1500)},
-                    DurationCase{"2m", seconds(120)},
-                    DurationCase{"1h", seconds(3600)},
-                    DurationCase{"3", seconds(3)},
-                    DurationCase{"", std::nullopt},
-                    DurationCase{"-1s", std::nullopt},
-                    DurationCase{"s", std::nullopt},
-                    DurationCase{"1x", std::nullopt},
-                    DurationCase{"1..2s", std::nullopt},
-                    DurationCase{"100000h", std::nullopt}));
+    testing::Values(
+        DurationCase{"1s", seconds(1)},
+        DurationCase{"250ms", milliseconds(250)},
+        DurationCase{"1.5s", milliseconds(1500)},
+        DurationCase{"2m", seconds(120)}, DurationCase{"1h", seconds(3600)},
+        DurationCase{"3", seconds(3)}, DurationCase{"", std::nullopt},
+        DurationCase{"-1s", std::nullopt}, DurationCase{"s", std::nullopt},
+        DurationCase{"1x", std::nullopt}, DurationCase{"1..2s", std::nullopt},
+        DurationCase{"100000h", std::nullopt}));
 
 TEST(ParseListenAddressTest, AcceptsHostPortForms) {
   auto v4 = ParseListenAddress("127.0.0.1:18088");

@@ -42,8 +42,9 @@ MonitorFacts HealthyPrimary(TimePoint checked) {
 }
 
 TEST(ReadinessTest, LeaderOnHealthyPrimaryIsWriteReady) {
-  Readiness readiness = EvaluateReadiness(Leader(kStart), HealthyPrimary(kStart),
-                                          Policy(), kStart + milliseconds(10));
+  Readiness readiness =
+      EvaluateReadiness(Leader(kStart), HealthyPrimary(kStart), Policy(),
+                        kStart + milliseconds(10));
   EXPECT_TRUE(readiness.read.ready) << readiness.read.reason;
   EXPECT_TRUE(readiness.write.ready) << readiness.write.reason;
   EXPECT_TRUE(readiness.write.reason.empty());
@@ -52,9 +53,9 @@ TEST(ReadinessTest, LeaderOnHealthyPrimaryIsWriteReady) {
 TEST(ReadinessTest, LeaderStopsClaimingAtTheStepDownDeadline) {
   const ElectorFacts leader = Leader(kStart);
   // The monitor stays fresh; only the keepalive ages.
-  for (auto [elapsed, expected] :
-       {std::pair{milliseconds(1999), true}, {milliseconds(2000), false},
-        {milliseconds(5000), false}}) {
+  for (auto [elapsed, expected] : {std::pair{milliseconds(1999), true},
+                                   {milliseconds(2000), false},
+                                   {milliseconds(5000), false}}) {
     TimePoint now = kStart + elapsed;
     Readiness readiness =
         EvaluateReadiness(leader, HealthyPrimary(now), Policy(), now);
@@ -163,8 +164,7 @@ TEST(ReadinessTest, MissingPrivilegeDoesNotMatterWithoutASyncMinimum) {
 class HaStateTest : public testing::Test {
  protected:
   HaMetrics metrics_{"test"};
-  HaState state_{NodeIdentity{"cp-node-1", "abc", "test"}, Policy(),
-                 metrics_};
+  HaState state_{NodeIdentity{"cp-node-1", "abc", "test"}, Policy(), metrics_};
 };
 
 TEST_F(HaStateTest, CountsEachWriteAuthorityTransitionOnce) {

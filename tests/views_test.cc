@@ -56,8 +56,7 @@ TEST(ViewsTest, ReadinessAnswers200Or503WithReason) {
   snapshot.readiness.write = {false, "synchronous standbys 0 < required 1"};
   HttpResponse not_ready = WriteReadyView(snapshot);
   EXPECT_EQ(not_ready.status, 503);
-  EXPECT_EQ(json::parse(not_ready.body),
-            json::parse(R"({"ready":false,
+  EXPECT_EQ(json::parse(not_ready.body), json::parse(R"({"ready":false,
                            "reason":"synchronous standbys 0 < required 1"})"));
 }
 
@@ -114,8 +113,7 @@ TEST(MetricsTest, SeriesFollowTheDesignNamesWithEveryLabelPreCreated) {
         "to=\"not_leader\"} 0",
         "cp_leader_epoch 0", "cp_leader_session_lock_held 0",
         "cp_backend_write_ready 0", "cp_backend_read_ready 0",
-        "cp_backend_sync_replica_count 0",
-        "cp_backend_connected_to_primary 0",
+        "cp_backend_sync_replica_count 0", "cp_backend_connected_to_primary 0",
         "cp_backend_lock_wait_seconds_count 0",
         "cp_leader_stepdown_deadline_seconds 0",
         "cp_leader_keepalive_age_seconds 0",
@@ -162,8 +160,7 @@ TEST(LogTest, QuotesValuesWithSpacesAndKeepsOneLine) {
   EXPECT_NE(line.find("level=warn component=elector msg=\"lost it\""),
             std::string::npos)
       << line;
-  EXPECT_NE(line.find("reason=\"a \\\"b\\\"\\nc\" epoch=3"),
-            std::string::npos)
+  EXPECT_NE(line.find("reason=\"a \\\"b\\\"\\nc\" epoch=3"), std::string::npos)
       << line;
   EXPECT_EQ(line.find('\n'), std::string::npos);
 }
