@@ -156,7 +156,7 @@ HaMetrics::HaMetrics(const std::string& version)
       read_ready(AddGauge(*registry_, "cp_backend_read_ready",
                           "1 when the database answered a fresh check.")),
       sync_replica_count(
-          AddGauge(*registry_, "cp_backend_sync_replica_count",
+          AddGauge(*registry_, "cp_backend_sync_replicas",
                    "Streaming standbys with sync_state sync or quorum.")),
       min_sync_replicas(AddGauge(
           *registry_, "cp_backend_min_sync_replicas",

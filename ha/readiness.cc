@@ -10,15 +10,20 @@ Verdict NotReady(std::string reason) {
 
 Verdict ReadVerdict(const MonitorFacts& monitor, const ReadinessPolicy& policy,
                     TimePoint now) {
+  // The last round trip must have succeeded, and recently.
+  if (!monitor.last_error.empty()) {
+    return NotReady("database unreachable: " + monitor.last_error);
+  }
   if (!monitor.ever_succeeded) {
-    std::string why = monitor.last_error.empty() ? "no check finished yet"
-                                                 : monitor.last_error;
-    return NotReady("database unreachable: " + why);
+    return NotReady("database unreachable: no check finished yet");
   }
   if (now - monitor.last_success > policy.fresh_for) {
-    std::string why =
-        monitor.last_error.empty() ? "no recent answer" : monitor.last_error;
-    return NotReady("database check is stale: " + why);
+    return NotReady(
+        "database check is stale: no answer for " +
+        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                           now - monitor.last_success)
+                           .count()) +
+        " ms");
   }
   return Ready();
 }

@@ -129,9 +129,13 @@ INSTANTIATE_TEST_SUITE_P(
         FailureCase{"stale monitor",
                     [](ElectorFacts&, MonitorFacts& m, ReadinessPolicy&) {
                       m.last_success = kStart - seconds(10);
+                    },
+                    "database check is stale", false},
+        FailureCase{"last check failed",
+                    [](ElectorFacts&, MonitorFacts& m, ReadinessPolicy&) {
                       m.last_error = "timeout: no answer";
                     },
-                    "stale", false},
+                    "database unreachable: timeout: no answer", false},
         FailureCase{"never reached",
                     [](ElectorFacts&, MonitorFacts& m, ReadinessPolicy&) {
                       m = MonitorFacts();

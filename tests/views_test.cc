@@ -113,7 +113,7 @@ TEST(MetricsTest, SeriesFollowTheDesignNamesWithEveryLabelPreCreated) {
         "to=\"not_leader\"} 0",
         "cp_leader_epoch 0", "cp_leader_session_lock_held 0",
         "cp_backend_write_ready 0", "cp_backend_read_ready 0",
-        "cp_backend_sync_replica_count 0", "cp_backend_connected_to_primary 0",
+        "cp_backend_sync_replicas 0", "cp_backend_connected_to_primary 0",
         "cp_backend_lock_wait_seconds_count 0",
         "cp_leader_stepdown_deadline_seconds 0",
         "cp_leader_keepalive_age_seconds 0",
