@@ -64,9 +64,17 @@ void ReplicationMonitor::Stop() {
 
 void ReplicationMonitor::Run() {
   while (!stop_requested_.load()) {
-    const TimePoint started = SteadyClock::now();
+    TimePoint started = SteadyClock::now();
+    const bool was_connected = session_.connected();
     Status checked = EnsureConnected();
     if (checked.ok()) checked = CheckOnce(started);
+    // A session that was ended under us (pg_terminate_backend, a pooler
+    // restart) gets one fresh try at once, so readiness does not blink.
+    if (!checked.ok() && was_connected && !session_.connected()) {
+      started = SteadyClock::now();
+      checked = EnsureConnected();
+      if (checked.ok()) checked = CheckOnce(started);
+    }
     if (!checked.ok()) RecordFailure(checked);
 
     bool woken = false;

@@ -47,7 +47,9 @@ void Send(mg_connection* connection, const HttpResponse& response) {
   }
   head += "\r\n";
   mg_write(connection, head.data(), head.size());
-  mg_write(connection, response.body.data(), response.body.size());
+  if (!response.omit_body) {
+    mg_write(connection, response.body.data(), response.body.size());
+  }
 }
 
 }  // namespace
@@ -83,7 +85,7 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
       "num_threads",           threads.c_str(),
       "request_timeout_ms",    timeout.c_str(),
       "enable_keep_alive",     "yes",
-      "keep_alive_timeout_ms", "5000",
+      "keep_alive_timeout_ms", "500",
       "max_request_size",      "16384",
   };
   if (!options.tls_cert_file.empty()) {
@@ -135,6 +137,10 @@ HttpResponse HttpServer::Answer(mg_connection* connection) {
   HttpRequest request;
   request.method = info->request_method ? info->request_method : "";
   request.path = info->local_uri ? info->local_uri : "";
+  const char* raw = info->request_uri ? info->request_uri : "";
+  if (std::string_view(raw).find("%00") != std::string_view::npos) {
+    return JsonError(400, "the path holds an encoded NUL byte");
+  }
   request.query = info->query_string ? info->query_string : "";
   const char* authorization = mg_get_header(connection, "Authorization");
   request.authorization = authorization ? authorization : "";
@@ -162,8 +168,11 @@ HttpResponse HttpServer::Resolve(const HttpRequest& request) const {
   std::set<std::string> allowed;
   for (const cpha::Route& route : routes_) {
     if (route.path != request.path) continue;
-    if (route.method == request.method) {
-      return route.handler(request);
+    if (route.method == request.method) return route.handler(request);
+    if (route.method == "GET" && request.method == "HEAD") {
+      HttpResponse head = route.handler(request);
+      head.omit_body = true;
+      return head;
     }
     allowed.insert(route.method);
   }

@@ -36,6 +36,7 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  bool omit_body = false;  // HEAD: headers (with the length) only
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
@@ -52,7 +53,7 @@ struct HttpServerOptions {
   int threads = 8;
   std::string tls_cert_file;  // when set, HTTPS
   size_t max_body_bytes = 64 * 1024;
-  int request_timeout_ms = 5000;
+  int request_timeout_ms = 2000;
 };
 
 // A JSON error body {"error": message} with the given status.

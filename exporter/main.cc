@@ -1,18 +1,23 @@
 // cp-ha-sidecar: the HA sidecar of the control plane. Parses options (a bad
 // one ends the process with one line and exit code 2), starts the HTTP
-// server, the replication monitor and the elector, and on SIGTERM or SIGINT
-// resigns leadership gracefully and exits 0.
+// server, the replication monitor, the audit collector, the recovery runner
+// (triggered by the elector on each won epoch) and the elector, and on
+// SIGTERM or SIGINT resigns leadership gracefully and exits 0.
 
 #include <signal.h>
 
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "collectors/audit_collector.h"
 #include "collectors/replication_monitor.h"
+#include "exporter/admin_routes.h"
+#include "exporter/cli.h"
 #include "exporter/http_server.h"
 #include "exporter/options.h"
 #include "exporter/routes.h"
@@ -20,6 +25,7 @@
 #include "ha/elector.h"
 #include "ha/ha_state.h"
 #include "ha/log.h"
+#include "ha/recovery.h"
 
 #ifndef CPHA_VERSION
 #define CPHA_VERSION "0.0.0"
@@ -85,9 +91,9 @@ ReadinessPolicy PolicyFrom(const Options& options) {
   policy.min_sync_replicas = options.min_sync_replicas;
   policy.stepdown_bound =
       options.lock_session_timeout - options.stepdown_margin;
-  policy.fresh_for = std::max(2 * options.quorum_monitor_interval,
-                              options.quorum_monitor_interval +
-                                  options.db_timeout);
+  policy.fresh_for =
+      std::max(2 * options.quorum_monitor_interval,
+               options.quorum_monitor_interval + options.db_timeout);
   policy.maintenance = options.maintenance;
   return policy;
 }
@@ -118,6 +124,53 @@ ReplicationMonitorConfig MonitorConfigFrom(const Options& options,
   return config;
 }
 
+AuditCollectorConfig AuditConfigFrom(const Options& options, ConnParams conn) {
+  AuditCollectorConfig config;
+  config.conn = std::move(conn);
+  config.schema = options.schema;
+  config.interval = options.audit_interval;
+  config.replay_horizon = options.promotion_replay_horizon;
+  config.db_timeout = options.db_timeout;
+  config.connect_timeout = options.connect_timeout;
+  return config;
+}
+
+RecoveryConfig RecoveryConfigFrom(const Options& options, ConnParams conn,
+                                  const AuditCollector& audit) {
+  RecoveryConfig config;
+  config.conn = std::move(conn);
+  config.schema = options.schema;
+  config.fence_mode = options.fence_mode;
+  config.replay_horizon = options.promotion_replay_horizon;
+  config.outbox_retention = options.outbox_retention;
+  config.purge_interval = options.outbox_purge_interval;
+  config.db_timeout = options.db_timeout;
+  config.connect_timeout = options.connect_timeout;
+  // The audit collector counts the deferred decisions the pass writes only
+  // when its baseline was taken first.
+  config.audit_baseline_ready = [&audit] { return audit.baseline_taken(); };
+  config.baseline_wait = options.audit_interval + 2 * options.db_timeout;
+  return config;
+}
+
+// The admin token, read once at start; a trailing newline is not part of
+// it.
+StatusOr<AdminConfig> AdminConfigFrom(const Options& options) {
+  AdminConfig config;
+  if (options.admin_token_file.empty()) return config;
+  std::ifstream file(options.admin_token_file);
+  std::string token;
+  std::getline(file, token);
+  if (!token.empty() && token.back() == '\r') token.pop_back();
+  if (token.empty()) {
+    return Status::Error(ErrorKind::kInvalidArgument,
+                         "--admin-token-file: " + options.admin_token_file +
+                             " holds no token on its first line");
+  }
+  config.token = token;
+  return config;
+}
+
 sigset_t StopSignals() {
   sigset_t signals;
   sigemptyset(&signals);
@@ -129,9 +182,9 @@ sigset_t StopSignals() {
 // Refreshes the state (counting transitions as time passes) until a stop
 // signal arrives; returns its number.
 int ServeUntilSignal(HaState& state, const sigset_t& signals) {
-  timespec wait{0, std::chrono::duration_cast<std::chrono::nanoseconds>(
-                       kRefreshInterval)
-                       .count()};
+  timespec wait{
+      0, std::chrono::duration_cast<std::chrono::nanoseconds>(kRefreshInterval)
+             .count()};
   for (;;) {
     int received = sigtimedwait(&signals, nullptr, &wait);
     if (received > 0) return received;
@@ -149,33 +202,56 @@ int Run(const Options& options, ConnParams conn) {
   ReadinessPolicy policy = PolicyFrom(options);
   HaState state(identity, policy, metrics);
 
+  StatusOr<AdminConfig> admin = AdminConfigFrom(options);
+  if (!admin.ok()) return Fail(admin.status().message());
+
+  ReplicationMonitor monitor(MonitorConfigFrom(options, conn), state);
+  AuditCollector audit(AuditConfigFrom(options, conn), state);
+  RecoveryRunner recovery(RecoveryConfigFrom(options, conn, audit), state);
+  ElectorConfig elector_config = ElectorConfigFrom(options, conn);
+  elector_config.on_elected = [&recovery](int64_t epoch) {
+    recovery.Trigger(epoch);
+  };
+  Elector elector(std::move(elector_config), state);
+
+  // The server is up before any thread touches the database, so that a
+  // bad --listen ends the process before it joins the election.
+  std::vector<Route> routes = HealthRoutes(state);
+  for (Route& route : AdminRoutes(state, elector, admin.value())) {
+    routes.push_back(std::move(route));
+  }
   HttpServerOptions http;
   http.host = options.listen_host;
   http.port = options.listen_port;
   http.threads = options.http_threads;
   http.tls_cert_file = options.tls_cert_file;
   StatusOr<std::unique_ptr<HttpServer>> server =
-      HttpServer::Start(http, HealthRoutes(state));
+      HttpServer::Start(http, std::move(routes));
   if (!server.ok()) return Fail(server.status().message());
 
   Log(LogLevel::kInfo, "main", "serving",
-      {{"listen", options.listen_host + ":" +
-                      std::to_string(server.value()->port())},
+      {{"listen",
+        options.listen_host + ":" + std::to_string(server.value()->port())},
        {"holder_id", identity.holder_id},
        {"stepdown_bound_seconds",
         std::chrono::duration<double>(policy.stepdown_bound).count()},
        {"lock_session_timeout_seconds",
         std::chrono::duration<double>(options.lock_session_timeout).count()},
-       {"min_sync_replicas", options.min_sync_replicas}});
+       {"min_sync_replicas", options.min_sync_replicas},
+       {"admin_api", admin->token ? "enabled" : "disabled"}});
 
-  ReplicationMonitor monitor(MonitorConfigFrom(options, conn), state);
-  Elector elector(ElectorConfigFrom(options, conn), state);
   monitor.Start();
+  audit.Start();
+  recovery.Start();
   elector.Start();
 
   int received = ServeUntilSignal(state, signals);
   Log(LogLevel::kInfo, "main", "stopping", {{"signal", strsignal(received)}});
+  // The runner stops before the elector resigns, so that no fenced write of
+  // ours starts after this node stopped claiming its epoch.
+  recovery.Stop();
   elector.Stop();
+  audit.Stop();
   monitor.Stop();
   server.value().reset();
   Log(LogLevel::kInfo, "main", "stopped");
@@ -188,6 +264,10 @@ int Run(const Options& options, ConnParams conn) {
 int main(int argc, char** argv) {
   using namespace cpha;
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args.front() == "ha") {
+    return RunCli({args.begin() + 1, args.end()}, ProcessEnvironment(), stdout,
+                  stderr);
+  }
   StatusOr<ParsedOptions> parsed = ParseOptions(args, ProcessEnvironment());
   if (!parsed.ok()) return Fail(parsed.status().message());
   if (parsed->action == Action::kHelp) {

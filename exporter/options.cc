@@ -20,10 +20,12 @@ constexpr const char* kEnvPrefix = "CP_HA_";
 
 // Durations the options take, with their defaults.
 const std::map<std::string, std::string> kDurationDefaults = {
-    {"quorum-monitor-interval", "1s"}, {"keepalive-interval", "1s"},
-    {"campaign-interval", "1s"},       {"lock-session-timeout", "3s"},
-    {"stepdown-margin", "1s"},         {"db-timeout", "2s"},
-    {"connect-timeout", "3s"},         {"resign-holdoff", "3s"},
+    {"quorum-monitor-interval", "1s"},  {"keepalive-interval", "1s"},
+    {"campaign-interval", "1s"},        {"lock-session-timeout", "3s"},
+    {"stepdown-margin", "1s"},          {"db-timeout", "2s"},
+    {"connect-timeout", "3s"},          {"resign-holdoff", "3s"},
+    {"promotion-replay-horizon", "2h"}, {"outbox-retention", "24h"},
+    {"outbox-purge-interval", "1m"},    {"audit-interval", "5s"},
 };
 
 std::string EnvName(const std::string& option) {
@@ -78,7 +80,8 @@ po::options_description Describe() {
   AddDescribed(desc, "advisory-lock-key",
                po::value<int64_t>()->default_value(727372700),
                "bigint key of the election's session advisory lock");
-  AddDescribed(desc, "schema", po::value<std::string>()->default_value("public"),
+  AddDescribed(desc, "schema",
+               po::value<std::string>()->default_value("public"),
                "schema of the sidecar's tables");
   AddDescribed(desc, "log-level",
                po::value<std::string>()->default_value("info"),
@@ -95,6 +98,10 @@ po::options_description Describe() {
                "also create the control plane's tables (labs and tests)");
   AddDescribed(desc, "http-threads", po::value<int>()->default_value(8),
                "HTTP worker threads");
+  AddDescribed(desc, "fence-mode",
+               po::value<std::string>()->default_value("shared"),
+               "row lock of the sidecar's fenced writes: shared (FOR SHARE) "
+               "or for-update (the runbook's FOR UPDATE)");
   return desc;
 }
 
@@ -127,8 +134,8 @@ StatusOr<std::string> ReadSecretFile(const std::string& option,
   std::stringstream content;
   content << file.rdbuf();
   std::string text = content.str();
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(
-                              text.back()))) {
+  while (!text.empty() &&
+         std::isspace(static_cast<unsigned char>(text.back()))) {
     text.pop_back();
   }
   if (text.empty()) {
@@ -152,6 +159,10 @@ Status ReadDurations(const po::variables_map& vm, Options& options) {
       {"db-timeout", &options.db_timeout},
       {"connect-timeout", &options.connect_timeout},
       {"resign-holdoff", &options.resign_holdoff},
+      {"promotion-replay-horizon", &options.promotion_replay_horizon},
+      {"outbox-retention", &options.outbox_retention},
+      {"outbox-purge-interval", &options.outbox_purge_interval},
+      {"audit-interval", &options.audit_interval},
   };
   for (const auto& [name, target] : targets) {
     const std::string& text = vm[name].as<std::string>();
@@ -182,6 +193,18 @@ Status CheckTimingRelations(const Options& options) {
   if (options.lock_session_timeout < std::chrono::seconds(1)) {
     return Invalid("--lock-session-timeout must be at least 1s");
   }
+  if (options.audit_interval < std::chrono::milliseconds(100) ||
+      options.outbox_purge_interval < std::chrono::milliseconds(100)) {
+    return Invalid(
+        "--audit-interval and --outbox-purge-interval must be at least "
+        "100ms");
+  }
+  if (options.promotion_replay_horizon < std::chrono::seconds(1) ||
+      options.outbox_retention < std::chrono::seconds(1)) {
+    return Invalid(
+        "--promotion-replay-horizon and --outbox-retention must be at least "
+        "1s");
+  }
   return Status();
 }
 
@@ -189,8 +212,9 @@ Status ReadDatabaseUrl(const po::variables_map& vm, Options& options) {
   const bool inline_url = vm.count("postgres-url") != 0;
   const bool url_file = vm.count("postgres-url-file") != 0;
   if (inline_url && url_file) {
-    return Invalid("give either --postgres-url or --postgres-url-file, not "
-                   "both");
+    return Invalid(
+        "give either --postgres-url or --postgres-url-file, not "
+        "both");
   }
   if (url_file) {
     StatusOr<std::string> url = ReadSecretFile(
@@ -246,6 +270,14 @@ Status ReadScalars(const po::variables_map& vm, Options& options) {
   options.log_level = *level;
   options.maintenance = vm["maintenance"].as<bool>();
   options.create_app_schema = vm["create-app-schema"].as<bool>();
+
+  const std::string& fence_mode = vm["fence-mode"].as<std::string>();
+  std::optional<FenceLockMode> mode = ParseFenceMode(fence_mode);
+  if (!mode) {
+    return Invalid("--fence-mode must be shared or for-update, not '" +
+                   fence_mode + "'");
+  }
+  options.fence_mode = *mode;
 
   for (const char* name : {"admin-token-file", "tls-cert-file"}) {
     if (vm.count(name) == 0) continue;
@@ -341,13 +373,14 @@ std::optional<Duration> ParseDuration(std::string_view text) {
   std::string number_text(text.substr(0, digits_end));
   char* end = nullptr;
   number = std::strtod(number_text.c_str(), &end);
-  if (end != number_text.c_str() + number_text.size() || !std::isfinite(number)) {
+  if (end != number_text.c_str() + number_text.size() ||
+      !std::isfinite(number)) {
     return std::nullopt;
   }
 
   static const std::map<std::string_view, double> kUnitSeconds = {
-      {"", 1.0},  {"s", 1.0},  {"ms", 1e-3}, {"us", 1e-6},
-      {"m", 60.0}, {"h", 3600.0}};
+      {"", 1.0},    {"s", 1.0},  {"ms", 1e-3},
+      {"us", 1e-6}, {"m", 60.0}, {"h", 3600.0}};
   auto unit = kUnitSeconds.find(text.substr(digits_end));
   if (unit == kUnitSeconds.end()) return std::nullopt;
 
@@ -355,6 +388,12 @@ std::optional<Duration> ParseDuration(std::string_view text) {
   if (seconds > 7 * 24 * 3600.0) return std::nullopt;
   return std::chrono::duration_cast<Duration>(
       std::chrono::duration<double>(seconds));
+}
+
+std::optional<FenceLockMode> ParseFenceMode(std::string_view text) {
+  if (text == "shared") return FenceLockMode::kShared;
+  if (text == "for-update") return FenceLockMode::kExclusive;
+  return std::nullopt;
 }
 
 StatusOr<ListenAddress> ParseListenAddress(std::string_view text) {
@@ -372,10 +411,10 @@ StatusOr<ListenAddress> ParseListenAddress(std::string_view text) {
 
   std::string_view port = text.substr(colon + 1);
   int value = -1;
-  auto [end, error] = std::from_chars(port.data(), port.data() + port.size(),
-                                      value);
-  if (port.empty() || error != std::errc() || end != port.data() + port.size() ||
-      value < 0 || value > 65535) {
+  auto [end, error] =
+      std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || error != std::errc() ||
+      end != port.data() + port.size() || value < 0 || value > 65535) {
     return Invalid("--listen: port in '" + shown +
                    "' is not a number from 0 to 65535");
   }

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ha/fence.h"
 #include "ha/log.h"
 #include "ha/status.h"
 
@@ -48,6 +49,12 @@ struct Options {
   bool maintenance = false;
   bool create_app_schema = false;
   int http_threads = 8;
+  // Issue #3: the recovery pass, the audit collector and the fence.
+  Duration promotion_replay_horizon = std::chrono::hours(2);
+  Duration outbox_retention = std::chrono::hours(24);
+  Duration outbox_purge_interval = std::chrono::minutes(1);
+  Duration audit_interval = std::chrono::seconds(5);
+  FenceLockMode fence_mode = FenceLockMode::kShared;
 };
 
 enum class Action { kRun, kHelp, kVersion };
@@ -71,6 +78,10 @@ StatusOr<ParsedOptions> ParseOptions(const std::vector<std::string>& args,
 // "1s", "250ms", "1.5s", "2m", "1h", or a bare number of seconds. Rejects
 // negative, empty and non-numeric text.
 std::optional<Duration> ParseDuration(std::string_view text);
+
+// "shared" (FOR SHARE, the default) or "for-update" (the runbook's FOR
+// UPDATE); nullopt otherwise.
+std::optional<FenceLockMode> ParseFenceMode(std::string_view text);
 
 // "host:port", "[v6]:port" or ":port" (all interfaces).
 struct ListenAddress {

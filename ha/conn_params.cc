@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <memory>
+#include <optional>
 
 namespace cpha {
 namespace {
@@ -31,10 +32,49 @@ std::string WithoutQuotedSpans(std::string_view message) {
   return clean;
 }
 
+bool IsUri(std::string_view text) {
+  return text.rfind("postgresql://", 0) == 0 ||
+         text.rfind("postgres://", 0) == 0;
+}
+
+// An '@' or '/' left unencoded in a URI's password makes libpq read part of
+// the password as a host, port or database name, which then shows up in
+// every error. Refuse such a URI instead of guessing.
+std::optional<std::string> UnencodedPasswordProblem(std::string_view uri) {
+  std::string_view rest = uri.substr(uri.find("://") + 3);
+  std::string_view before_query = rest.substr(0, rest.find('?'));
+  size_t last_at = before_query.rfind('@');
+  if (last_at == std::string_view::npos) return std::nullopt;
+  std::string_view userinfo = before_query.substr(0, last_at);
+  if (userinfo.find('@') != std::string_view::npos ||
+      userinfo.find('/') != std::string_view::npos) {
+    return "the user or password part holds an unencoded '@' or '/'; "
+           "percent-encode it (%40, %2F)";
+  }
+  return std::nullopt;
+}
+
+// Every port must be a number: a stray password fragment in the port
+// position must not reach libpq's error messages.
+std::optional<std::string> PortProblem(const std::string& ports) {
+  for (char c : ports) {
+    if (c != ',' && (c < '0' || c > '9')) {
+      return "a port is not a number (is a password character unencoded?)";
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 StatusOr<ConnParams> ConnParams::Parse(std::string_view text) {
   std::string input(text);
+  if (IsUri(text)) {
+    if (std::optional<std::string> problem = UnencodedPasswordProblem(text)) {
+      return Status::Error(ErrorKind::kInvalidArgument,
+                           "cannot use the database URL: " + *problem);
+    }
+  }
   char* raw_error = nullptr;
   std::unique_ptr<PQconninfoOption, ConninfoOptionsDeleter> options(
       PQconninfoParse(input.c_str(), &raw_error));
@@ -50,6 +90,10 @@ StatusOr<ConnParams> ConnParams::Parse(std::string_view text) {
     if (option->val != nullptr && option->val[0] != '\0') {
       params.entries_.emplace_back(option->keyword, option->val);
     }
+  }
+  if (std::optional<std::string> problem = PortProblem(params.Get("port"))) {
+    return Status::Error(ErrorKind::kInvalidArgument,
+                         "cannot use the database URL: " + *problem);
   }
   return params;
 }

@@ -78,6 +78,10 @@ Status PrepareSessionGucs(PgSession& session, const ElectorConfig& config,
       "SET tcp_keepalives_interval = 1",
       "SET tcp_keepalives_count = " + std::to_string(keepalive_count),
       "SET tcp_user_timeout = " + std::to_string(s_ms),
+      // A backend waiting for a synchronous standby at COMMIT does not see
+      // that we gave up and closed the session; this makes it look, so
+      // that it ends and frees the lock.
+      "SET client_connection_check_interval = 500",
       "SET lock_timeout = " +
           std::to_string(WholeMillis(config.campaign_interval)),
       "SET statement_timeout = " + std::to_string(statement_ms),
@@ -108,11 +112,11 @@ void Elector::Start() {
   thread_ = std::thread([this] { Run(); });
 }
 
-bool Elector::RequestResign(std::string notes) {
+bool Elector::RequestResign(ResignRequest request) {
   if (!leader_.load()) return false;
   {
     std::lock_guard<std::mutex> lock(resign_mutex_);
-    resign_notes_ = std::move(notes);
+    resign_request_ = std::move(request);
   }
   wakeup_.Signal();
   return true;
@@ -131,13 +135,15 @@ void Elector::Run() {
       continue;
     }
 
-    std::optional<std::string> resign;
+    std::optional<ResignRequest> resign;
     {
       std::lock_guard<std::mutex> lock(resign_mutex_);
-      resign.swap(resign_notes_);
+      resign.swap(resign_request_);
     }
     if (resign && leader_.load()) {
-      Resign(*resign);
+      const int64_t epoch = epoch_;
+      Resign("failover by " + resign->operator_name + ": " + resign->reason);
+      RecordOperatorResign(*resign, epoch);
       continue;
     }
 
@@ -230,7 +236,7 @@ void Elector::CampaignCycle() {
       lost_to_holder_pid_ = holder_pid;
     }
     SetRole(ElectorRole::kFollower,
-            "the lock is held by another node (durable epoch " +
+            "the lock is held by another session (durable epoch " +
                 std::to_string(durable_epoch) + ")");
     acquired = WaitForHolderToLeave();
   }
@@ -479,6 +485,22 @@ void Elector::Resign(const std::string& notes) {
       {{"epoch", epoch},
        {"notes", notes},
        {"closeout", closed.ok() ? "written" : closed.ToString()}});
+}
+
+void Elector::RecordOperatorResign(const ResignRequest& request,
+                                   int64_t epoch) {
+  if (!session_.connected()) return;
+  Status recorded = session_.Exec(
+      "INSERT INTO ha_operations (operation, operator, reason, epoch,"
+      "                           holder_id, result)"
+      " VALUES ('failover', $1, $2, $3, $4, 'resigned')",
+      DbTimeout(),
+      {request.operator_name, request.reason, std::to_string(epoch),
+       state_.identity().holder_id});
+  if (!recorded.ok()) {
+    Log(LogLevel::kWarn, kComponent, "could not record the failover",
+        {{"error", recorded.ToString()}});
+  }
 }
 
 void Elector::HoldOff(const std::string& why) {

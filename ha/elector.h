@@ -65,11 +65,19 @@ class Elector {
 
   void Start();
 
+  // An operator's graceful failover.
+  struct ResignRequest {
+    std::string operator_name;
+    std::string reason;
+  };
+
   // Asks a leader to resign gracefully: it stops claiming write authority,
-  // closes its epoch with `notes`, releases the lock and holds off its own
+  // closes its epoch with a note naming the operator and reason, records
+  // the operation in ha_operations, releases the lock and holds off its own
   // campaign for the configured hold-off. Returns false when this node is
-  // not leader.
-  bool RequestResign(std::string notes);
+  // not leader. The resignation happens on the elector's thread; callers
+  // watch HaState for its end.
+  bool RequestResign(ResignRequest request);
 
   // Resigns if leader, closes the session and joins the thread.
   void Stop();
@@ -88,6 +96,7 @@ class Elector {
   std::optional<std::string> Keepalive(TimePoint sent);
   void LoseLeadership(const std::string& reason);
   void Resign(const std::string& notes);
+  void RecordOperatorResign(const ResignRequest& request, int64_t epoch);
   void HoldOff(const std::string& why);
   void ReleaseLock();
   void SleepFor(Duration duration);
@@ -113,7 +122,7 @@ class Elector {
   std::atomic<bool> leader_{false};
   std::atomic<bool> stop_requested_{false};
   std::mutex resign_mutex_;
-  std::optional<std::string> resign_notes_;  // guarded by resign_mutex_
+  std::optional<ResignRequest> resign_request_;  // guarded by resign_mutex_
   std::thread thread_;
 };
 

@@ -88,9 +88,10 @@ HaSnapshot HaState::Refresh(TimePoint now) {
                    : metrics_.transitions_to_not_leader)
           .Increment();
       last_write_ready_ = write_ready;
+      if (write_ready) last_write_epoch_ = elector_.epoch;
       Log(LogLevel::kInfo, "state",
           write_ready ? "write authority gained" : "write authority lost",
-          {{"epoch", elector_.epoch},
+          {{"epoch", write_ready ? elector_.epoch : last_write_epoch_},
            {"reason", snapshot.readiness.write.reason}});
     }
     WriteGauges(snapshot);

@@ -88,6 +88,7 @@ class HaState {
   int64_t highest_epoch_seen_ = 0;
   int64_t last_regressed_epoch_ = -1;
   bool last_write_ready_ = false;
+  int64_t last_write_epoch_ = 0;
 };
 
 }  // namespace cpha

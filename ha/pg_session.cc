@@ -21,10 +21,20 @@ void LogNotice(void* /*arg*/, const char* message) {
   Log(level, "postgres", "server notice", {{"notice", text}});
 }
 
-std::string FirstLine(const char* message) {
-  std::string text = message ? message : "";
-  size_t end = text.find('\n');
-  if (end != std::string::npos) text.resize(end);
+// libpq's messages span lines (one per host tried for a multi-host URL);
+// keep them all, on one line.
+std::string OneLine(const char* message) {
+  std::string text;
+  for (const char* c = message ? message : ""; *c != '\0'; ++c) {
+    if (*c == '\n') {
+      text += "; ";
+    } else if (*c != '\t') {
+      text += *c;
+    }
+  }
+  while (text.size() >= 2 && text.compare(text.size() - 2, 2, "; ") == 0) {
+    text.resize(text.size() - 2);
+  }
   return text;
 }
 
@@ -259,7 +269,7 @@ StatusOr<PgResult> PgSession::CollectResult(Clock::time_point deadline) {
       std::string code = sqlstate ? sqlstate : "";
       error = Status::Error(IsConnectionSqlstate(code) ? ErrorKind::kConnection
                                                        : ErrorKind::kQuery,
-                            FirstLine(primary), code);
+                            OneLine(primary), code);
     }
     last.emplace(std::move(result));
   }
@@ -281,7 +291,7 @@ StatusOr<PgResult> PgSession::CollectResult(Clock::time_point deadline) {
 }
 
 Status PgSession::ConnectionLost(std::string_view during) {
-  std::string why = conn_ ? FirstLine(PQerrorMessage(conn_.get())) : "";
+  std::string why = conn_ ? OneLine(PQerrorMessage(conn_.get())) : "";
   if (why.empty()) why = "connection lost";
   Close();
   return Status::Error(ErrorKind::kConnection,

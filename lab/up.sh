@@ -25,7 +25,8 @@ start_database() {
   "$PGPAIR" create "$PG_DIR" "$PRIMARY_PORT" "$STANDBY_PORT"
   # The URL holds the password: give it to the sidecars as a file, so that
   # it shows up neither in ps nor in their environment.
-  (umask 077 && "$PGPAIR" url "$PG_DIR" multi >"$LAB_DIR/postgres-url")
+  (umask 077 && "$PGPAIR" url "$PG_DIR" multi >"$LAB_DIR/postgres-url" &&
+    head -c 24 /dev/urandom | base64 >"$LAB_DIR/admin-token")
 }
 
 # start_sidecar INDEX: node INDEX (1 or 2) on its port.
@@ -37,6 +38,7 @@ start_sidecar() {
     --listen "127.0.0.1:$port" \
     --min-sync-replicas 1 \
     --quorum-monitor-interval 1s \
+    --admin-token-file "$LAB_DIR/admin-token" \
     >>"$LAB_DIR/sidecar-$index.log" 2>&1 &
   echo $! >"$LAB_DIR/sidecar-$index.pid"
 }
@@ -83,17 +85,18 @@ show_nodes() {
 
 failover() {
   local old=$1 new started ended
-  say "graceful failover: SIGTERM to cp-node-$old (it resigns its epoch)"
+  local url="http://127.0.0.1:${SIDECAR_PORTS[$((old - 1))]}"
+  say "operator view of the leader: cp-ha-sidecar ha status"
+  "$SIDECAR_BIN" ha status --orchestrator-url "$url"
+  say "graceful failover: cp-ha-sidecar ha failover trigger on cp-node-$old"
   started=$(date +%s%N)
-  kill -TERM "$(<"$LAB_DIR/sidecar-$old.pid")"
+  "$SIDECAR_BIN" ha failover trigger --orchestrator-url "$url" \
+    --operator lab --reason "lab demonstration" \
+    --token-file "$LAB_DIR/admin-token"
   new=$(wait_for_leader "$old")
   ended=$(date +%s%N)
   echo "cp-node-$new is write-ready $(((ended - started) / 1000000)) ms later"
-  # TODO(#4): use POST /v1/ha/failover once the admin API exists, so the
-  # old node stays up as a follower instead of restarting.
-  sleep 1
-  start_sidecar "$old"
-  sleep 1
+  sleep 1.2
   show_nodes
   echo "epoch history:"
   "$PGPAIR" psql "$PG_DIR" primary -c \
@@ -109,6 +112,8 @@ print_urls() {
   done
   echo "  database  $("$PGPAIR" url "$PG_DIR" multi | sed 's/:[^:@]*@/:***@/')"
   echo "  logs      $LAB_DIR/sidecar-1.log $LAB_DIR/sidecar-2.log"
+  echo "  CLI       build/exporter/cp-ha-sidecar ha status --orchestrator-url http://127.0.0.1:${SIDECAR_PORTS[0]}"
+  echo "            (admin token for failover: --token-file $LAB_DIR/admin-token)"
   echo "Ctrl-C stops it, or run lab/down.sh from another shell."
 }
 

@@ -154,6 +154,19 @@ TEST(ConnParamsTest, ParseErrorsDoNotEchoTheInput) {
       << params.status().message();
 }
 
+TEST(ConnParamsTest, RefusesPasswordsThatLibpqWouldReadAsHostOrPort) {
+  for (const char* url : {"postgresql://postgres:Se@cretPW@127.0.0.1:5432/db",
+                          "postgresql://postgres:Se/cretPW@127.0.0.1:5432/db",
+                          "postgresql://postgres@127.0.0.1:SecretPW/db",
+                          "host=127.0.0.1 port=SecretPW dbname=db"}) {
+    StatusOr<ConnParams> params = ConnParams::Parse(url);
+    ASSERT_FALSE(params.ok()) << "accepted: " << url;
+    EXPECT_EQ(params.status().message().find("cretPW"), std::string::npos)
+        << url << ": " << params.status().message();
+  }
+  EXPECT_TRUE(ConnParams::Parse("postgresql://u:Se%40cret@h:1,h2:2/db").ok());
+}
+
 TEST(LogTest, QuotesValuesWithSpacesAndKeepsOneLine) {
   std::string line = FormatLogLine(LogLevel::kWarn, "elector", "lost it",
                                    {{"reason", "a \"b\"\nc"}, {"epoch", 3}});

@@ -1,0 +1,195 @@
+#include "exporter/admin_routes.h"
+
+#include <thread>
+
+#include "exporter/views.h"
+#include "ha/log.h"
+
+namespace cpha {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxFieldLength = 200;
+
+HttpResponse JsonAnswer(int status, const json& body) {
+  HttpResponse response;
+  response.status = status;
+  response.body = body.dump();
+  return response;
+}
+
+// Compares without an early exit, so that timing tells nothing about how
+// much of a guessed token was right.
+bool SameSecret(const std::string& given, const std::string& expected) {
+  unsigned char difference = given.size() == expected.size() ? 0 : 1;
+  for (size_t i = 0; i < given.size(); ++i) {
+    difference |= static_cast<unsigned char>(
+        given[i] ^ expected[i % std::max<size_t>(1, expected.size())]);
+  }
+  return difference == 0;
+}
+
+// nullopt when the request may mutate; otherwise the refusal to send.
+std::optional<HttpResponse> Refusal(const HttpRequest& request,
+                                    const AdminConfig& config) {
+  if (!config.token) {
+    return JsonError(403,
+                     "admin API disabled: the sidecar runs without "
+                     "--admin-token-file");
+  }
+  const std::string prefix = "Bearer ";
+  if (request.authorization.rfind(prefix, 0) != 0) {
+    return JsonError(401, "missing bearer token");
+  }
+  if (!SameSecret(request.authorization.substr(prefix.size()), *config.token)) {
+    return JsonError(401, "wrong bearer token");
+  }
+  return std::nullopt;
+}
+
+// A required, printable string field of at most kMaxFieldLength bytes.
+std::optional<std::string> TextField(const json& body, const char* name,
+                                     std::string* problem) {
+  auto field = body.find(name);
+  if (field == body.end() || !field->is_string() ||
+      field->get<std::string>().empty()) {
+    *problem = std::string("missing \"") + name + "\"";
+    return std::nullopt;
+  }
+  std::string value = field->get<std::string>();
+  if (value.size() > kMaxFieldLength) {
+    *problem = std::string("\"") + name + "\" is longer than " +
+               std::to_string(kMaxFieldLength) + " bytes";
+    return std::nullopt;
+  }
+  for (char c : value) {
+    if (static_cast<unsigned char>(c) < 0x20) {
+      *problem = std::string("\"") + name + "\" has control characters";
+      return std::nullopt;
+    }
+  }
+  return value;
+}
+
+// Waits until the elector no longer holds the lock, or the timeout.
+bool WaitForResignation(HaState& state, std::chrono::milliseconds timeout) {
+  const TimePoint until = SteadyClock::now() + timeout;
+  while (SteadyClock::now() < until) {
+    HaSnapshot snapshot = state.Refresh(SteadyClock::now());
+    if (!snapshot.elector.lock_held) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+HttpResponse Failover(const HttpRequest& request, HaState& state,
+                      Elector& elector, const AdminConfig& config) {
+  if (std::optional<HttpResponse> refused = Refusal(request, config)) {
+    return *refused;
+  }
+
+  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) {
+    return JsonError(400, "the body must be a JSON object");
+  }
+  std::string problem;
+  std::optional<std::string> operator_name =
+      TextField(body, "operator", &problem);
+  std::optional<std::string> reason =
+      operator_name ? TextField(body, "reason", &problem) : std::nullopt;
+  if (!operator_name || !reason) return JsonError(400, problem);
+
+  HaSnapshot before = state.Refresh(SteadyClock::now());
+  const int64_t epoch = before.elector.epoch;
+  if (!elector.RequestResign({*operator_name, *reason})) {
+    json answer = {{"error", "this node is not the leader"},
+                   {"leader", LeaderJson(before)}};
+    return JsonAnswer(409, answer);
+  }
+
+  Log(LogLevel::kInfo, "admin", "failover requested",
+      {{"operator", *operator_name}, {"reason", *reason}, {"epoch", epoch}});
+  if (!WaitForResignation(state, config.failover_timeout)) {
+    return JsonError(504, "the resignation did not finish in time");
+  }
+  return JsonAnswer(200, {{"result", "resigned"},
+                          {"resigned_epoch", epoch},
+                          {"holder_id", before.identity.holder_id},
+                          {"operator", *operator_name},
+                          {"reason", *reason}});
+}
+
+json ReplicationRows(const MonitorFacts& monitor) {
+  json rows = json::array();
+  for (const ReplicationRow& row : monitor.replication) {
+    rows.push_back({{"application_name", row.application_name},
+                    {"state", row.state},
+                    {"sync_state", row.sync_state}});
+  }
+  return rows;
+}
+
+}  // namespace
+
+json HaQuorumJson(const HaSnapshot& snapshot) {
+  const MonitorFacts& monitor = snapshot.monitor;
+  return {{"sync_replica_count", monitor.sync_replica_count},
+          {"min_sync_replicas", snapshot.policy.min_sync_replicas},
+          {"quorum_met",
+           monitor.sync_replica_count >= snapshot.policy.min_sync_replicas},
+          {"replication_privileged", monitor.privileged},
+          {"server", monitor.server},
+          {"replication", ReplicationRows(monitor)}};
+}
+
+json HaStatusJson(const HaSnapshot& snapshot) {
+  const Readiness& readiness = snapshot.readiness;
+  json leader = LeaderJson(snapshot);
+  double deadline = 0;
+  if (snapshot.elector.role == ElectorRole::kLeader) {
+    deadline = std::max(
+        0.0, std::chrono::duration<double>(
+                 StepDownDeadline(snapshot.elector.last_ack, snapshot.policy) -
+                 snapshot.taken_at)
+                 .count());
+  }
+  return {{"holder_id", snapshot.identity.holder_id},
+          {"role", ElectorRoleName(snapshot.elector.role)},
+          {"current_epoch", leader["current_epoch"]},
+          {"leader_holder_id", leader["holder_id"]},
+          {"acquired_at", leader["acquired_at"]},
+          {"session_lock_held", snapshot.elector.lock_held},
+          {"read_ready", readiness.read.ready},
+          {"read_ready_reason", readiness.read.reason},
+          {"write_ready", readiness.write.ready},
+          {"write_ready_reason", readiness.write.reason},
+          {"connected_server", snapshot.monitor.server},
+          {"connected_to_primary",
+           readiness.read.ready && !snapshot.monitor.in_recovery},
+          {"stepdown_deadline_seconds", deadline},
+          {"maintenance", snapshot.policy.maintenance},
+          {"audit_status", AuditJson(snapshot)["audit_status"]},
+          {"quorum", HaQuorumJson(snapshot)}};
+}
+
+std::vector<Route> AdminRoutes(HaState& state, Elector& elector,
+                               AdminConfig config) {
+  auto snapshot = [&state] { return state.Refresh(SteadyClock::now()); };
+  return {
+      {"GET", "/v1/ha/status",
+       [=](const HttpRequest&) {
+         return JsonAnswer(200, HaStatusJson(snapshot()));
+       }},
+      {"GET", "/v1/ha/quorum",
+       [=](const HttpRequest&) {
+         return JsonAnswer(200, HaQuorumJson(snapshot()));
+       }},
+      {"POST", "/v1/ha/failover",
+       [&state, &elector, config](const HttpRequest& request) {
+         return Failover(request, state, elector, config);
+       }},
+  };
+}
+
+}  // namespace cpha

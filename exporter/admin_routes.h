@@ -1,0 +1,46 @@
+// The HA admin API (DESIGN.md section 8, runbook section 5): the operator
+// views GET /v1/ha/status and GET /v1/ha/quorum, and POST /v1/ha/failover,
+// a graceful resignation of the leader.
+//
+// Mutating endpoints require "Authorization: Bearer <token>" with the token
+// read from --admin-token-file; with no token configured they are refused
+// (403). The token is compared in constant time and never logged or echoed.
+//
+// Thread-safety: handlers run on CivetWeb's threads; they read HaState and
+// ask the elector to act, both thread-safe.
+
+#ifndef CPHA_EXPORTER_ADMIN_ROUTES_H_
+#define CPHA_EXPORTER_ADMIN_ROUTES_H_
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "exporter/http_server.h"
+#include "ha/elector.h"
+#include "ha/ha_state.h"
+
+namespace cpha {
+
+struct AdminConfig {
+  // The bearer token; nullopt when no --admin-token-file was given.
+  std::optional<std::string> token;
+  // How long POST /v1/ha/failover waits for the resignation to finish.
+  std::chrono::milliseconds failover_timeout{5000};
+};
+
+// `state` and `elector` must outlive the server.
+std::vector<Route> AdminRoutes(HaState& state, Elector& elector,
+                               AdminConfig config);
+
+// The operator view of GET /v1/ha/status (also used by the CLI's tests).
+nlohmann::json HaStatusJson(const HaSnapshot& snapshot);
+
+// The replication view of GET /v1/ha/quorum.
+nlohmann::json HaQuorumJson(const HaSnapshot& snapshot);
+
+}  // namespace cpha
+
+#endif  // CPHA_EXPORTER_ADMIN_ROUTES_H_
