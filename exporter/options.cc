@@ -297,7 +297,14 @@ StatusOr<po::variables_map> StoreAll(const std::vector<std::string>& args,
                                      const EnvLookup& env,
                                      const po::options_description& desc) {
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
+  // No positional arguments: a stray word is a mistake, not something to
+  // ignore while the process joins the election.
+  po::positional_options_description no_positionals;
+  po::store(po::command_line_parser(args)
+                .options(desc)
+                .positional(no_positionals)
+                .run(),
+            vm);
   po::store(ParseEnvironment(desc, env), vm);
 
   if (vm.count("config")) {

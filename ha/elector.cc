@@ -308,7 +308,13 @@ Status Elector::BumpEpochInTransaction(TimePoint* commit_sent) {
   if (!step.ok()) return step;
 
   // The singleton's row lock, timed: this is lock pressure on the primary.
+  // The table lock first: it queues new fenced writers (whose FOR SHARE
+  // takes ROW SHARE on the table) behind the bump, so a stream of writers
+  // carrying the old epoch can not starve it; plain reads go on.
   const TimePoint asked = SteadyClock::now();
+  step =
+      session_.Exec("LOCK TABLE leadership_state IN EXCLUSIVE MODE", timeout);
+  if (!step.ok()) return step;
   StatusOr<PgResult> current =
       session_.Query(std::string("SELECT current_epoch, ") + kLockHeldHereSql +
                          " FROM leadership_state WHERE id = 1 FOR UPDATE",

@@ -123,6 +123,7 @@ INSTANTIATE_TEST_SUITE_P(
     BadValues, OptionsRejectTest,
     testing::Values(
         BadInput{{"--no-such-flag"}, "no-such-flag"},
+        BadInput{{"status"}, "positional"},
         BadInput{{"--keepalive-interval", "-1s"}, "--keepalive-interval"},
         BadInput{{"--keepalive-interval", "soon"}, "--keepalive-interval"},
         BadInput{{"--campaign-interval", "0s"}, "--campaign-interval"},
