@@ -10,7 +10,6 @@ namespace cpha {
 namespace {
 
 constexpr const char* kComponent = "elector";
-constexpr const char* kLockNotAvailable = "55P03";
 
 // NULL in the first column means the session reached a standby, where an
 // advisory lock proves nothing: the epoch can not be bumped there. The
@@ -24,7 +23,9 @@ constexpr const char* kTryLockSql =
     "           AND classid = $2::oid AND objid = $3::oid AND objsubid = 1"
     "           AND pid <> pg_backend_pid())";
 
-constexpr const char* kWaitLockSql = "SELECT pg_advisory_lock($1::bigint)";
+// Polls the lock server-side every 10 ms for up to $2 ms; true once held.
+constexpr const char* kWaitLockSql =
+    "SELECT cp_ha_wait_for_lock($1::bigint, $2::integer)";
 constexpr const char* kUnlockSql = "SELECT pg_advisory_unlock($1::bigint)";
 
 // True when this very backend holds the election lock: a transaction-mode
@@ -82,8 +83,7 @@ Status PrepareSessionGucs(PgSession& session, const ElectorConfig& config,
       // that we gave up and closed the session; this makes it look, so
       // that it ends and frees the lock.
       "SET client_connection_check_interval = 500",
-      "SET lock_timeout = " +
-          std::to_string(WholeMillis(config.campaign_interval)),
+      "SET lock_timeout = " + std::to_string(WholeMillis(config.db_timeout)),
       "SET statement_timeout = " + std::to_string(statement_ms),
   };
   for (const std::string& setting : settings) {
@@ -251,20 +251,21 @@ void Elector::CampaignCycle() {
   }
 }
 
-// Waits server-side for the lock, bounded by the session's lock_timeout (the
-// campaign interval); the server grants it the moment the holder's session
-// ends. Not observed as lock wait: this is waiting for a holder to leave.
+// Waits server-side for the lock for up to the campaign interval; the
+// server polls it every 10 ms, so a holder's exit is noticed within that.
+// Not observed as lock wait: this is waiting for a holder to leave.
 bool Elector::WaitForHolderToLeave() {
+  const Millis wait =
+      std::chrono::duration_cast<Millis>(config_.campaign_interval);
   StatusOr<PgResult> waited = session_.Query(
-      kWaitLockSql, LockKeyParams(),
-      std::chrono::duration_cast<Millis>(config_.campaign_interval) +
-          DbTimeout());
-  if (waited.ok()) return true;
-  if (waited.status().sqlstate() != kLockNotAvailable) {
-    SetRole(ElectorRole::kFollower,
-            "waiting for the lock failed: " + waited.status().ToString());
-    if (session_.connected()) SleepFor(config_.campaign_interval);
-  }
+      kWaitLockSql,
+      {std::to_string(config_.lock_key), std::to_string(wait.count())},
+      wait + DbTimeout());
+  if (waited.ok()) return waited->Bool(0, 0);
+
+  SetRole(ElectorRole::kFollower,
+          "waiting for the lock failed: " + waited.status().ToString());
+  if (session_.connected()) SleepFor(config_.campaign_interval);
   return false;
 }
 

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <fstream>
 #include <set>
 #include <string>
 #include <thread>
@@ -127,6 +128,15 @@ TEST_F(ElectionTest, ElectsOneLeaderPerEpochWhenSidecarsStartAndRestart) {
   EXPECT_NE(rows[1][3], "") << "epoch 1 was resigned:\n" << epochs;
   EXPECT_EQ(Sql("SELECT count(*), count(DISTINCT epoch) FROM leader_epochs"),
             "2|2");
+
+  // Followers wait for the lock without filling the server log with
+  // "canceling statement due to lock timeout" errors.
+  std::ifstream server_log(pair().dir() + "/primary.log");
+  std::string line;
+  while (std::getline(server_log, line)) {
+    EXPECT_EQ(line.find("lock timeout"), std::string::npos)
+        << "primary.log: " << line;
+  }
   ExpectNeverTwoWriteReady();
 }
 
