@@ -176,7 +176,8 @@ bool Elector::ConnectAndPrepare() {
     }
     metrics_.lock_connect_failures.Increment();
     session_.Close();
-    SetRole(ElectorRole::kStarting, "no lock session: " + connected.ToString());
+    SetRole(ElectorRole::kNoSession,
+            "no lock session: " + connected.ToString());
     return false;
   }
 
@@ -459,7 +460,7 @@ void Elector::LoseLeadership(const std::string& reason) {
   session_.Close();
   epoch_ = 0;
   state_.UpdateElector([&](ElectorFacts& facts) {
-    facts.role = ElectorRole::kStarting;
+    facts.role = ElectorRole::kNoSession;
     facts.lock_held = false;
     facts.epoch = 0;
     facts.acquired_at.clear();
@@ -529,7 +530,7 @@ void Elector::SleepFor(Duration duration) {
   TimePoint until = SteadyClock::now() + duration;
   if (session_.connected()) {
     Status idle = session_.WaitIdle(until, wakeup_.fd(), &woken);
-    if (!idle.ok()) SetRole(ElectorRole::kStarting, idle.ToString());
+    if (!idle.ok()) SetRole(ElectorRole::kNoSession, idle.ToString());
   } else {
     PgSession::WaitOnFd(until, wakeup_.fd(), &woken);
   }

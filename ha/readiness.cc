@@ -69,8 +69,8 @@ Verdict ServerVerdict(const ElectorFacts& elector, const MonitorFacts& monitor,
 
 const char* ElectorRoleName(ElectorRole role) {
   switch (role) {
-    case ElectorRole::kStarting:
-      return "starting";
+    case ElectorRole::kNoSession:
+      return "no_session";
     case ElectorRole::kFollower:
       return "follower";
     case ElectorRole::kLeader:

@@ -21,7 +21,7 @@ using TimePoint = SteadyClock::time_point;
 using Duration = SteadyClock::duration;
 
 enum class ElectorRole {
-  kStarting,    // no database session yet
+  kNoSession,   // no lock session (not yet, or lost): not campaigning
   kFollower,    // connected, another node holds the lock
   kLeader,      // holds the lock and won the current epoch
   kHoldingOff,  // resigned or refused to lead; not campaigning for a while
@@ -32,7 +32,7 @@ const char* ElectorRoleName(ElectorRole role);
 
 // What the elector last established on its lock session.
 struct ElectorFacts {
-  ElectorRole role = ElectorRole::kStarting;
+  ElectorRole role = ElectorRole::kNoSession;
   bool lock_held = false;
   int64_t epoch = 0;        // the epoch this node won; 0 when not leader
   std::string acquired_at;  // RFC 3339 UTC, from the database's now()
