@@ -120,6 +120,133 @@ HttpResponse Failover(const HttpRequest& request, HaState& state,
                           {"reason", *reason}});
 }
 
+// The body as a JSON object with "operator" and "reason"; nullopt with
+// the 400 answer in *refusal otherwise.
+std::optional<json> OperatorBody(const HttpRequest& request,
+                                 HttpResponse* refusal) {
+  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) {
+    *refusal = JsonError(400, "the body must be a JSON object");
+    return std::nullopt;
+  }
+  std::string problem;
+  for (const char* name : {"operator", "reason"}) {
+    if (!TextField(body, name, &problem)) {
+      *refusal = JsonError(400, problem);
+      return std::nullopt;
+    }
+  }
+  return body;
+}
+
+// "backup_id", checked against IsSafeBackupId.
+std::optional<std::string> BackupIdField(const json& body,
+                                         std::string* problem) {
+  auto field = body.find("backup_id");
+  if (field == body.end() || !field->is_string()) {
+    *problem = "missing \"backup_id\"";
+    return std::nullopt;
+  }
+  std::string id = field->get<std::string>();
+  if (!IsSafeBackupId(id)) {
+    *problem =
+        "\"backup_id\" must be 1 to 100 characters of [A-Za-z0-9._-] "
+        "without \"..\"";
+    return std::nullopt;
+  }
+  return id;
+}
+
+// The answer for a failed backup or restore.
+HttpResponse ServiceError(const Status& status) {
+  switch (status.kind()) {
+    case ErrorKind::kInvalidArgument:
+      return JsonError(400, status.message());
+    case ErrorKind::kFailedPrecondition:
+      return JsonError(status.message() == kUnknownBackupId ? 404 : 409,
+                       status.message());
+    case ErrorKind::kTimeout:
+      return JsonError(504, status.message());
+    case ErrorKind::kConnection:
+      return JsonError(503, "database unreachable: " + status.message());
+    case ErrorKind::kQuery:
+    case ErrorKind::kStaleEpoch:
+      return JsonError(500, status.message());
+  }
+  return JsonError(500, status.message());
+}
+
+HttpResponse CreateBackup(const HttpRequest& request, BackupService& backups,
+                          const AdminConfig& config) {
+  if (std::optional<HttpResponse> refused = Refusal(request, config)) {
+    return *refused;
+  }
+  HttpResponse refusal;
+  std::optional<json> body = OperatorBody(request, &refusal);
+  if (!body) return refusal;
+  std::string problem;
+  std::optional<std::string> id = BackupIdField(*body, &problem);
+  if (!id) return JsonError(400, problem);
+  auto dir = body->find("output_dir");
+  if (dir != body->end() && !dir->is_string()) {
+    return JsonError(400, "\"output_dir\" must be a string");
+  }
+
+  BackupRequest backup{body->value("operator", ""), body->value("reason", ""),
+                       *id, body->value("output_dir", "")};
+  StatusOr<BackupRecord> made = backups.Create(backup);
+  if (!made.ok()) return ServiceError(made.status());
+  return JsonAnswer(201, BackupJson(made.value()));
+}
+
+// TODO(#4): each call opens a short database session and needs no token;
+// share one session (or cache the inventory) if probes ever poll it.
+HttpResponse ListBackups(BackupService& backups) {
+  StatusOr<std::vector<BackupRecord>> records = backups.List();
+  if (!records.ok()) return ServiceError(records.status());
+  json rows = json::array();
+  for (const BackupRecord& record : records.value()) {
+    rows.push_back(BackupJson(record));
+  }
+  return JsonAnswer(200, {{"backups", rows}});
+}
+
+HttpResponse RestoreBackup(const HttpRequest& request, HaState& state,
+                           BackupService& backups, const AdminConfig& config) {
+  if (std::optional<HttpResponse> refused = Refusal(request, config)) {
+    return *refused;
+  }
+  HttpResponse refusal;
+  std::optional<json> body = OperatorBody(request, &refusal);
+  if (!body) return refusal;
+  std::string problem;
+  std::optional<std::string> id = BackupIdField(*body, &problem);
+  if (!id) return JsonError(400, problem);
+  auto confirm = body->find("confirm");
+  if (confirm == body->end() || *confirm != true) {
+    return JsonError(400,
+                     "a restore replaces the database: send \"confirm\": "
+                     "true");
+  }
+
+  // Destructive: only in an operator-managed maintenance window.
+  if (!state.Refresh(SteadyClock::now()).policy.maintenance) {
+    return JsonError(409,
+                     "restore refused: the sidecar does not run with "
+                     "--maintenance");
+  }
+  RestoreRequest restore{body->value("operator", ""), body->value("reason", ""),
+                         *id};
+  StatusOr<RestoreResult> done = backups.Restore(restore);
+  if (!done.ok()) return ServiceError(done.status());
+  return JsonAnswer(200, {{"result", "restored"},
+                          {"backup", BackupJson(done->backup)},
+                          {"epoch_before", done->epoch_before},
+                          {"epoch_after", done->epoch_after},
+                          {"operator", restore.operator_name},
+                          {"reason", restore.reason}});
+}
+
 json ReplicationRows(const MonitorFacts& monitor) {
   json rows = json::array();
   for (const ReplicationRow& row : monitor.replication) {
@@ -188,6 +315,37 @@ std::vector<Route> AdminRoutes(HaState& state, Elector& elector,
       {"POST", "/v1/ha/failover",
        [&state, &elector, config](const HttpRequest& request) {
          return Failover(request, state, elector, config);
+       }},
+  };
+}
+
+}  // namespace cpha
+
+namespace cpha {
+
+json BackupJson(const BackupRecord& record) {
+  return {{"id", record.id},
+          {"created_at", record.created_at},
+          {"operator", record.operator_name},
+          {"reason", record.reason},
+          {"file", record.file},
+          {"size_bytes", record.size_bytes},
+          {"epoch", record.epoch},
+          {"checksum", record.checksum}};
+}
+
+std::vector<Route> BackupRoutes(HaState& state, BackupService& backups,
+                                AdminConfig config) {
+  return {
+      {"POST", "/v1/ha/backups",
+       [&backups, config](const HttpRequest& request) {
+         return CreateBackup(request, backups, config);
+       }},
+      {"GET", "/v1/ha/backups",
+       [&backups](const HttpRequest&) { return ListBackups(backups); }},
+      {"POST", "/v1/ha/backups/restore",
+       [&state, &backups, config](const HttpRequest& request) {
+         return RestoreBackup(request, state, backups, config);
        }},
   };
 }

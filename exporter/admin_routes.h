@@ -1,6 +1,9 @@
 // The HA admin API (DESIGN.md section 8, runbook section 5): the operator
 // views GET /v1/ha/status and GET /v1/ha/quorum, and POST /v1/ha/failover,
-// a graceful resignation of the leader.
+// a graceful resignation of the leader; backups: POST /v1/ha/backups
+// (create, 201), GET /v1/ha/backups (the inventory, no token: read-only
+// like the status) and POST /v1/ha/backups/restore (only in maintenance
+// mode and with "confirm": true).
 //
 // Mutating endpoints require "Authorization: Bearer <token>" with the token
 // read from --admin-token-file; with no token configured they are refused
@@ -19,6 +22,7 @@
 #include <vector>
 
 #include "exporter/http_server.h"
+#include "ha/backup.h"
 #include "ha/elector.h"
 #include "ha/ha_state.h"
 
@@ -34,6 +38,15 @@ struct AdminConfig {
 // `state` and `elector` must outlive the server.
 std::vector<Route> AdminRoutes(HaState& state, Elector& elector,
                                AdminConfig config);
+
+// The backup endpoints. `state` and `backups` must outlive the server. A
+// backup or restore occupies one HTTP worker thread while its child process
+// runs (bounded by the service's tool timeout); the others keep answering.
+std::vector<Route> BackupRoutes(HaState& state, BackupService& backups,
+                                AdminConfig config);
+
+// One backup_inventory row as the API shows it.
+nlohmann::json BackupJson(const BackupRecord& record);
 
 // The operator view of GET /v1/ha/status (also used by the CLI's tests).
 nlohmann::json HaStatusJson(const HaSnapshot& snapshot);

@@ -21,12 +21,20 @@ struct CliOptions {
   std::string output;
   std::string token;
   int timeout_ms = 10000;
+  bool timeout_given = false;
+  std::string backup_id;
+  std::string output_dir;
+  bool confirm = false;
 };
+
+// Backups and restores wait on pg_dump and pg_restore: without --timeout
+// the CLI waits a little longer than the sidecar's default tool timeout.
+constexpr int kBackupTimeoutMs = 11 * 60 * 1000;
 
 po::options_description Describe() {
   po::options_description desc(
-      "cp-ha-sidecar ha <status|quorum|failover "
-      "trigger> [options]");
+      "cp-ha-sidecar ha <status|quorum|failover trigger|backup create|"
+      "backup list|backup restore> [options]");
   desc.add_options()(
       "orchestrator-url",
       po::value<std::string>()->default_value("http://127.0.0.1:8888"),
@@ -83,6 +91,14 @@ StatusOr<CliOptions> ParseCli(const std::vector<std::string>& args,
   options.url = vm["orchestrator-url"].as<std::string>();
   options.output = vm["output"].as<std::string>();
   options.timeout_ms = vm["timeout"].as<int>();
+  options.timeout_given = !vm["timeout"].defaulted();
+  if (vm.count("backup-id")) {
+    options.backup_id = vm["backup-id"].as<std::string>();
+  }
+  if (vm.count("output-dir")) {
+    options.output_dir = vm["output-dir"].as<std::string>();
+  }
+  options.confirm = vm["confirm"].as<bool>();
   if (vm.count("operator"))
     options.operator_name = vm["operator"].as<std::string>();
   if (vm.count("reason")) options.reason = vm["reason"].as<std::string>();
@@ -168,6 +184,94 @@ int CallAndPrint(const CliOptions& options, const std::string& method,
   return kCliOk;
 }
 
+void PrintBackup(const json& row, std::FILE* out) {
+  std::fprintf(out,
+               "Backup %s created: %s\n  size %lld bytes, %s, epoch %lld, "
+               "by %s (%s)\n",
+               row.value("id", "").c_str(), row.value("file", "").c_str(),
+               static_cast<long long>(row.value("size_bytes", int64_t{0})),
+               row.value("checksum", "").c_str(),
+               static_cast<long long>(row.value("epoch", int64_t{0})),
+               row.value("operator", "").c_str(),
+               row.value("reason", "").c_str());
+}
+
+void PrintBackupList(const json& answer, std::FILE* out) {
+  const json& rows =
+      answer.contains("backups") ? answer["backups"] : json::array();
+  if (rows.empty()) {
+    std::fputs("No backups recorded.\n", out);
+    return;
+  }
+  std::fprintf(out, "%-24s %-20s %12s %6s  %s\n", "ID", "CREATED", "BYTES",
+               "EPOCH", "FILE");
+  for (const json& row : rows) {
+    std::fprintf(out, "%-24s %-20s %12lld %6lld  %s\n",
+                 row.value("id", "").c_str(),
+                 row.value("created_at", "").c_str(),
+                 static_cast<long long>(row.value("size_bytes", int64_t{0})),
+                 static_cast<long long>(row.value("epoch", int64_t{0})),
+                 row.value("file", "").c_str());
+  }
+}
+
+void PrintRestore(const json& answer, std::FILE* out) {
+  std::fprintf(out,
+               "Restored backup %s\n  epoch before %lld, now %lld (never "
+               "backwards)\n",
+               answer["backup"].value("id", "").c_str(),
+               static_cast<long long>(answer.value("epoch_before", int64_t{0})),
+               static_cast<long long>(answer.value("epoch_after", int64_t{0})));
+}
+
+// The mutating backup verbs need an operator, a reason and a backup id.
+std::string MissingBackupFlags(const CliOptions& options) {
+  if (options.operator_name.empty() || options.reason.empty() ||
+      options.backup_id.empty()) {
+    return options.verb + " needs --operator, --reason and --backup-id";
+  }
+  return "";
+}
+
+int RunBackupVerb(CliOptions options, std::FILE* out, std::FILE* err) {
+  if (!options.timeout_given) options.timeout_ms = kBackupTimeoutMs;
+  if (options.verb == "backup list") {
+    return CallAndPrint(
+        options, "GET", "/v1/ha/backups", nullptr, out, err,
+        [out](const json& body) { PrintBackupList(body, out); });
+  }
+  if (options.verb == "backup create") {
+    if (std::string missing = MissingBackupFlags(options); !missing.empty()) {
+      return Fail(err, kCliUsage, missing);
+    }
+    json body = {{"operator", options.operator_name},
+                 {"reason", options.reason},
+                 {"backup_id", options.backup_id}};
+    if (!options.output_dir.empty()) body["output_dir"] = options.output_dir;
+    return CallAndPrint(options, "POST", "/v1/ha/backups", body, out, err,
+                        [out](const json& row) { PrintBackup(row, out); });
+  }
+  if (options.verb == "backup restore") {
+    if (std::string missing = MissingBackupFlags(options); !missing.empty()) {
+      return Fail(err, kCliUsage, missing);
+    }
+    if (!options.confirm) {
+      return Fail(err, kCliUsage,
+                  "backup restore replaces the database: add --confirm");
+    }
+    json body = {{"operator", options.operator_name},
+                 {"reason", options.reason},
+                 {"backup_id", options.backup_id},
+                 {"confirm", true}};
+    return CallAndPrint(
+        options, "POST", "/v1/ha/backups/restore", body, out, err,
+        [out](const json& answer) { PrintRestore(answer, out); });
+  }
+  return Fail(err, kCliUsage,
+              "unknown verb '" + options.verb +
+                  "'; use backup create, backup list or backup restore");
+}
+
 }  // namespace
 
 int RunCli(const std::vector<std::string>& args, const EnvLookup& env,
@@ -203,14 +307,12 @@ int RunCli(const std::vector<std::string>& args, const EnvLookup& env,
         });
   }
   if (options.verb.rfind("backup", 0) == 0) {
-    // TODO(#4): backup create, list and restore (pg_dump, backup_inventory,
-    // pg_restore in maintenance mode).
-    return Fail(err, kCliUsage,
-                "'" + options.verb + "' is not implemented yet");
+    return RunBackupVerb(options, out, err);
   }
   return Fail(err, kCliUsage,
               "unknown verb '" + options.verb +
-                  "'; use status, quorum or failover trigger");
+                  "'; use status, quorum, failover trigger, backup create, "
+                  "backup list or backup restore");
 }
 
 }  // namespace cpha

@@ -3,6 +3,13 @@
 //   ha status            --orchestrator-url URL [--output json]
 //   ha quorum            --orchestrator-url URL [--output json]
 //   ha failover trigger  --orchestrator-url URL --operator NAME --reason TEXT
+//   ha backup create     --orchestrator-url URL --operator NAME --reason TEXT
+//                        --backup-id ID [--output-dir DIR]
+//   ha backup list       --orchestrator-url URL [--output json]
+//   ha backup restore    --orchestrator-url URL --operator NAME --reason TEXT
+//                        --backup-id ID --confirm
+// Backup create and restore wait up to 11 minutes unless --timeout says
+// otherwise.
 // The token for mutating verbs comes from --token-file or CP_HA_TOKEN.
 //
 // Exit codes: 0 success; 1 the node answered with a refusal or error;

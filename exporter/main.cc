@@ -21,11 +21,15 @@
 #include "exporter/http_server.h"
 #include "exporter/options.h"
 #include "exporter/routes.h"
+#include "ha/backup.h"
 #include "ha/conn_params.h"
 #include "ha/elector.h"
 #include "ha/ha_state.h"
 #include "ha/log.h"
 #include "ha/recovery.h"
+
+// exporter/tls_compat: lets Debian 12's CivetWeb serve HTTPS with OpenSSL 3.
+extern "C" int cpha_libssl_compat_loaded();
 
 #ifndef CPHA_VERSION
 #define CPHA_VERSION "0.0.0"
@@ -153,6 +157,18 @@ RecoveryConfig RecoveryConfigFrom(const Options& options, ConnParams conn,
   return config;
 }
 
+BackupConfig BackupConfigFrom(const Options& options, ConnParams conn) {
+  BackupConfig config;
+  config.conn = std::move(conn);
+  config.schema = options.schema;
+  config.pg_bin_dir = options.pg_bin_dir;
+  config.default_dir = options.backup_dir;
+  config.tool_timeout = options.backup_timeout;
+  config.db_timeout = options.db_timeout;
+  config.connect_timeout = options.connect_timeout;
+  return config;
+}
+
 // The admin token, read once at start; a trailing newline is not part of
 // it.
 StatusOr<AdminConfig> AdminConfigFrom(const Options& options) {
@@ -194,8 +210,6 @@ int ServeUntilSignal(HaState& state, const sigset_t& signals) {
 
 int Run(const Options& options, ConnParams conn) {
   const sigset_t signals = StopSignals();
-  // Blocked before any thread starts, so that only sigtimedwait sees them.
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   HaMetrics metrics(CPHA_VERSION);
   NodeIdentity identity{options.holder_id, RandomInstanceId(), CPHA_VERSION};
@@ -213,6 +227,7 @@ int Run(const Options& options, ConnParams conn) {
     recovery.Trigger(epoch);
   };
   Elector elector(std::move(elector_config), state);
+  BackupService backups(BackupConfigFrom(options, conn), state);
 
   // The server is up before any thread touches the database, so that a
   // bad --listen ends the process before it joins the election.
@@ -220,11 +235,19 @@ int Run(const Options& options, ConnParams conn) {
   for (Route& route : AdminRoutes(state, elector, admin.value())) {
     routes.push_back(std::move(route));
   }
+  for (Route& route : BackupRoutes(state, backups, admin.value())) {
+    routes.push_back(std::move(route));
+  }
   HttpServerOptions http;
   http.host = options.listen_host;
   http.port = options.listen_port;
   http.threads = options.http_threads;
   http.tls_cert_file = options.tls_cert_file;
+  // Referenced so that the linker keeps the shim that CivetWeb's dlopen of
+  // libssl.so must find already loaded.
+  if (!http.tls_cert_file.empty() && cpha_libssl_compat_loaded() != 1) {
+    return Fail("--tls-cert-file: the libssl compatibility shim is missing");
+  }
   StatusOr<std::unique_ptr<HttpServer>> server =
       HttpServer::Start(http, std::move(routes));
   if (!server.ok()) return Fail(server.status().message());
@@ -268,6 +291,11 @@ int main(int argc, char** argv) {
     return RunCli({args.begin() + 1, args.end()}, ProcessEnvironment(), stdout,
                   stderr);
   }
+  // Blocked before anything else, and before any thread starts, so that a
+  // stop signal is only ever taken by sigtimedwait (a graceful resign).
+  const sigset_t signals = StopSignals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
   StatusOr<ParsedOptions> parsed = ParseOptions(args, ProcessEnvironment());
   if (!parsed.ok()) return Fail(parsed.status().message());
   if (parsed->action == Action::kHelp) {

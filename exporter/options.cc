@@ -26,6 +26,7 @@ const std::map<std::string, std::string> kDurationDefaults = {
     {"connect-timeout", "3s"},          {"resign-holdoff", "3s"},
     {"promotion-replay-horizon", "2h"}, {"outbox-retention", "24h"},
     {"outbox-purge-interval", "1m"},    {"audit-interval", "5s"},
+    {"backup-timeout", "10m"},
 };
 
 std::string EnvName(const std::string& option) {
@@ -102,6 +103,11 @@ po::options_description Describe() {
                po::value<std::string>()->default_value("shared"),
                "row lock of the sidecar's fenced writes: shared (FOR SHARE) "
                "or for-update (the runbook's FOR UPDATE)");
+  AddDescribed(desc, "backup-dir", po::value<std::string>(),
+               "absolute directory for backups whose request names no "
+               "output_dir");
+  AddDescribed(desc, "pg-bin-dir", po::value<std::string>(),
+               "directory of pg_dump and pg_restore (default: PATH)");
   return desc;
 }
 
@@ -163,6 +169,7 @@ Status ReadDurations(const po::variables_map& vm, Options& options) {
       {"outbox-retention", &options.outbox_retention},
       {"outbox-purge-interval", &options.outbox_purge_interval},
       {"audit-interval", &options.audit_interval},
+      {"backup-timeout", &options.backup_timeout},
   };
   for (const auto& [name, target] : targets) {
     const std::string& text = vm[name].as<std::string>();
@@ -293,6 +300,26 @@ Status ReadScalars(const po::variables_map& vm, Options& options) {
   return Status();
 }
 
+// Issue #4: where backups go and which pg_dump and pg_restore run them.
+Status ReadBackupOptions(const po::variables_map& vm, Options& options) {
+  if (vm.count("backup-dir")) {
+    options.backup_dir = vm["backup-dir"].as<std::string>();
+    if (options.backup_dir.empty() || options.backup_dir.front() != '/') {
+      return Invalid("--backup-dir must be an absolute path");
+    }
+  }
+  if (vm.count("pg-bin-dir")) {
+    options.pg_bin_dir = vm["pg-bin-dir"].as<std::string>();
+    for (const char* tool : {"/pg_dump", "/pg_restore"}) {
+      if (access((options.pg_bin_dir + tool).c_str(), X_OK) != 0) {
+        return Invalid("--pg-bin-dir: no executable " + options.pg_bin_dir +
+                       tool);
+      }
+    }
+  }
+  return Status();
+}
+
 StatusOr<po::variables_map> StoreAll(const std::vector<std::string>& args,
                                      const EnvLookup& env,
                                      const po::options_description& desc) {
@@ -358,7 +385,8 @@ StatusOr<ParsedOptions> ParseOptions(const std::vector<std::string>& args,
     return parsed;
   }
 
-  for (auto step : {ReadDatabaseUrl, ReadScalars, ReadDurations}) {
+  for (auto step :
+       {ReadDatabaseUrl, ReadScalars, ReadDurations, ReadBackupOptions}) {
     Status status = step(vm, parsed.options);
     if (!status.ok()) return status;
   }

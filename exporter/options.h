@@ -55,6 +55,10 @@ struct Options {
   Duration outbox_purge_interval = std::chrono::minutes(1);
   Duration audit_interval = std::chrono::seconds(5);
   FenceLockMode fence_mode = FenceLockMode::kShared;
+  // Issue #4: backups.
+  std::string backup_dir;  // empty: each request names its output_dir
+  std::string pg_bin_dir;  // empty: pg_dump and pg_restore from PATH
+  Duration backup_timeout = std::chrono::minutes(10);
 };
 
 enum class Action { kRun, kHelp, kVersion };

@@ -9,12 +9,16 @@ PACKAGES=(
   build-essential cmake pkg-config
   libpq-dev prometheus-cpp-dev libcivetweb-dev nlohmann-json3-dev
   libboost-program-options-dev libgtest-dev
+  # sha256 of backups, and the libssl shim that lets CivetWeb serve HTTPS
+  libssl-dev
   # database for tests and the lab
   postgresql-15 postgresql-client-15
   # monitoring path: promtool, Prometheus, Alertmanager
   prometheus prometheus-alertmanager
   # scripts
   curl jq unzip python3 python3-yaml procps iproute2
+  # the HTTPS test makes a self-signed certificate
+  openssl
 )
 
 missing=()
