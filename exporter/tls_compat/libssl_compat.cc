@@ -6,8 +6,8 @@
 // finds it already loaded under the name "libssl.so", and every other
 // symbol resolves through its dependency, the real libssl.so.3.
 //
-// TODO(#4): drop the shim once the packaged CivetWeb looks up
-// SSL_get1_peer_certificate (civetweb/civetweb issue 1334).
+// Workaround for civetweb/civetweb issue 1334: drop the shim once the
+// packaged CivetWeb looks up SSL_get1_peer_certificate.
 //
 // Thread-safety: stateless.
 
