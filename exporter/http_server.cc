@@ -4,7 +4,9 @@
 
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
+#include <string_view>
 
 #include "ha/log.h"
 
@@ -33,6 +35,33 @@ std::string ListeningPorts(const HttpServerOptions& options) {
   if (host.empty()) return port;
   if (host.find(':') != std::string::npos) return "[" + host + "]:" + port;
   return host + ":" + port;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The path with every %XX replaced by its byte; nullopt when a '%' is not
+// followed by two hex digits. A decoded NUL stays in the result.
+std::optional<std::string> DecodePath(std::string_view raw) {
+  std::string path;
+  path.reserve(raw.size());
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] != '%') {
+      path += raw[i];
+      continue;
+    }
+    if (i + 2 >= raw.size()) return std::nullopt;
+    int high = HexValue(raw[i + 1]);
+    int low = HexValue(raw[i + 2]);
+    if (high < 0 || low < 0) return std::nullopt;
+    path += static_cast<char>(high * 16 + low);
+    i += 2;
+  }
+  return path;
 }
 
 void Send(mg_connection* connection, const HttpResponse& response) {
@@ -81,12 +110,20 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
   const std::string threads = std::to_string(options.threads);
   const std::string timeout = std::to_string(options.request_timeout_ms);
   std::vector<const char*> config = {
-      "listening_ports",       ports.c_str(),
-      "num_threads",           threads.c_str(),
-      "request_timeout_ms",    timeout.c_str(),
-      "enable_keep_alive",     "yes",
-      "keep_alive_timeout_ms", "500",
-      "max_request_size",      "16384",
+      "listening_ports",
+      ports.c_str(),
+      "num_threads",
+      threads.c_str(),
+      "request_timeout_ms",
+      timeout.c_str(),
+      "enable_keep_alive",
+      "yes",
+      "keep_alive_timeout_ms",
+      "500",
+      "max_request_size",
+      "16384",
+      "decode_url",
+      "no",
   };
   if (!options.tls_cert_file.empty()) {
     config.push_back("ssl_certificate");
@@ -136,14 +173,33 @@ HttpResponse HttpServer::Answer(mg_connection* connection) {
   const mg_request_info* info = mg_get_request_info(connection);
   HttpRequest request;
   request.method = info->request_method ? info->request_method : "";
-  request.path = info->local_uri ? info->local_uri : "";
-  const char* raw = info->request_uri ? info->request_uri : "";
-  if (std::string_view(raw).find("%00") != std::string_view::npos) {
+  // CivetWeb leaves the path encoded (decode_url=no): its own decoding
+  // ends the path at an encoded NUL, so "/metrics%00.txt" was "/metrics".
+  std::optional<std::string> path =
+      DecodePath(info->local_uri ? info->local_uri : "");
+  if (!path) return JsonError(400, "the path is not valid percent-encoding");
+  if (path->find('\0') != std::string::npos) {
     return JsonError(400, "the path holds an encoded NUL byte");
   }
+  request.path = std::move(*path);
   request.query = info->query_string ? info->query_string : "";
   const char* authorization = mg_get_header(connection, "Authorization");
   request.authorization = authorization ? authorization : "";
+
+  // HTTP/1.1 requires Host (RFC 9112, section 3.2); HTTP/1.0 does not.
+  const std::string_view version = info->http_version ? info->http_version : "";
+  if (version == "1.1" && mg_get_header(connection, "Host") == nullptr) {
+    return JsonError(400, "HTTP/1.1 request without Host");
+  }
+
+  // A GET or HEAD carries no body; one that does is refused rather than
+  // answered, so that no proxy and this server disagree on where the next
+  // request starts.
+  const char* chunked = mg_get_header(connection, "Transfer-Encoding");
+  const bool has_body = info->content_length > 0 || chunked != nullptr;
+  if (has_body && (request.method == "GET" || request.method == "HEAD")) {
+    return JsonError(400, "a " + request.method + " request carries no body");
+  }
 
   if (info->content_length > static_cast<long long>(options_.max_body_bytes)) {
     return JsonError(413, "request body larger than " +
@@ -153,7 +209,11 @@ HttpResponse HttpServer::Answer(mg_connection* connection) {
   char buffer[4096];
   for (;;) {
     int read = mg_read(connection, buffer, sizeof(buffer));
-    if (read <= 0) break;
+    if (read == 0) break;
+    if (read < 0) {
+      // CivetWeb could not read the body: a broken chunk or a short read.
+      return JsonError(400, "malformed or truncated request body");
+    }
     request.body.append(buffer, static_cast<size_t>(read));
     if (request.body.size() > options_.max_body_bytes) {
       return JsonError(413, "request body larger than " +

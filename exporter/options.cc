@@ -97,7 +97,7 @@ po::options_description Describe() {
   AddDescribed(desc, "create-app-schema",
                po::value<bool>()->default_value(false)->implicit_value(true),
                "also create the control plane's tables (labs and tests)");
-  AddDescribed(desc, "http-threads", po::value<int>()->default_value(8),
+  AddDescribed(desc, "http-threads", po::value<int>()->default_value(256),
                "HTTP worker threads");
   AddDescribed(desc, "fence-mode",
                po::value<std::string>()->default_value("shared"),
@@ -260,8 +260,8 @@ Status ReadScalars(const po::variables_map& vm, Options& options) {
     return Invalid("--min-sync-replicas must be between 0 and 64");
   }
   options.http_threads = vm["http-threads"].as<int>();
-  if (options.http_threads < 2 || options.http_threads > 256) {
-    return Invalid("--http-threads must be between 2 and 256");
+  if (options.http_threads < 2 || options.http_threads > 1024) {
+    return Invalid("--http-threads must be between 2 and 1024");
   }
 
   options.advisory_lock_key = vm["advisory-lock-key"].as<int64_t>();
@@ -354,9 +354,32 @@ EnvLookup ProcessEnvironment() {
   };
 }
 
+// Boost.Program_options fills these placeholders into its error messages
+// until none is left; an argument that holds one makes that loop endless.
+bool HoldsBoostPlaceholder(const std::string& text) {
+  for (const char* placeholder : {"%canonical_option%", "%option%", "%value%",
+                                  "%prefix%", "%original_token%"}) {
+    if (text.find(placeholder) != std::string::npos) return true;
+  }
+  return false;
+}
+
 StatusOr<ParsedOptions> ParseOptions(const std::vector<std::string>& args,
                                      const EnvLookup& env) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (HoldsBoostPlaceholder(args[i])) {
+      return Invalid("argument " + std::to_string(i + 1) +
+                     " holds a reserved %name% sequence");
+    }
+  }
   po::options_description desc = Describe();
+  for (const auto& option : desc.options()) {
+    std::optional<std::string> value = env(EnvName(option->long_name()));
+    if (value && HoldsBoostPlaceholder(*value)) {
+      return Invalid(EnvName(option->long_name()) +
+                     " holds a reserved %name% sequence");
+    }
+  }
   StatusOr<po::variables_map> stored = Invalid("unparsed");
   try {
     stored = StoreAll(args, env, desc);

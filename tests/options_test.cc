@@ -124,6 +124,8 @@ INSTANTIATE_TEST_SUITE_P(
     testing::Values(
         BadInput{{"--no-such-flag"}, "no-such-flag"},
         BadInput{{"status"}, "positional"},
+        BadInput{{"--x%canonical_option%"}, "reserved"},
+        BadInput{{"--log-level", "%value%"}, "reserved"},
         BadInput{{"--keepalive-interval", "-1s"}, "--keepalive-interval"},
         BadInput{{"--keepalive-interval", "soon"}, "--keepalive-interval"},
         BadInput{{"--campaign-interval", "0s"}, "--campaign-interval"},

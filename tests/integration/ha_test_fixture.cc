@@ -52,6 +52,7 @@ void SidecarTest::SetUp() {
 void SidecarTest::TearDown() {
   if (watcher_ == nullptr) return;  // SetUp failed before starting anything
   if (!watcher_checked_) ExpectNeverTwoWriteReady();
+  ExpectNoSanitizerReport();
   PrintLogsOnFailure();
   sidecars_.clear();  // kills and reaps whatever still runs
 }
@@ -180,6 +181,14 @@ void SidecarTest::ExpectNeverTwoWriteReady() {
   std::cout << "[ watcher  ] " << watcher_->rounds() << " rounds, "
             << watcher_->rounds_with_a_leader() << " with a write-ready "
             << "sidecar, " << overlaps.size() << " with two\n";
+}
+
+void SidecarTest::ExpectNoSanitizerReport() {
+  for (const auto& sidecar : sidecars_) {
+    std::string report = sidecar->SanitizerReport();
+    EXPECT_EQ(report, "") << "sidecar " << sidecar->holder_id() << " (pid "
+                          << sidecar->pid() << ") logged a sanitizer report";
+  }
 }
 
 void SidecarTest::ReportMillis(const std::string& key, double millis) {

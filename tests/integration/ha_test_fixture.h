@@ -108,6 +108,9 @@ class SidecarTest : public ::testing::Test {
 
  private:
   void PrintLogsOnFailure();
+  // Fails the test when a sidecar's log holds a sanitizer report (only
+  // sanitizer builds write them; see -DCPHA_SANITIZE).
+  void ExpectNoSanitizerReport();
 
   int64_t lock_key_ = 0;
   std::unique_ptr<WriteReadyWatcher> watcher_;

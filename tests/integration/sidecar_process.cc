@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <regex>
@@ -117,6 +118,22 @@ std::string SidecarProcess::ReadLog() const {
   std::stringstream text;
   text << file.rdbuf();
   return text.str();
+}
+
+std::string SidecarProcess::SanitizerReport() const {
+  static constexpr const char* kMarkers[] = {
+      "ERROR: AddressSanitizer",  "ERROR: LeakSanitizer",
+      "WARNING: ThreadSanitizer", "ThreadSanitizer: ",
+      "runtime error: ",  // UndefinedBehaviorSanitizer
+  };
+  const std::string log = ReadLog();
+  size_t first = std::string::npos;
+  for (const char* marker : kMarkers) {
+    first = std::min(first, log.find(marker));
+  }
+  if (first == std::string::npos) return "";
+  size_t line_start = log.rfind('\n', first);
+  return log.substr(line_start == std::string::npos ? 0 : line_start + 1);
 }
 
 Status SidecarProcess::WaitServing(std::chrono::milliseconds timeout) {

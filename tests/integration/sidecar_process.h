@@ -71,6 +71,12 @@ class SidecarProcess {
   // Everything the sidecar logged so far.
   std::string ReadLog() const;
 
+  // The first sanitizer report in the log (AddressSanitizer, LeakSanitizer,
+  // ThreadSanitizer or UndefinedBehaviorSanitizer), from its first line to
+  // the end of the log; empty when there is none. Only sanitizer builds
+  // (-DCPHA_SANITIZE) write such reports.
+  std::string SanitizerReport() const;
+
  private:
   struct PassKey {};
 
