@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "tests/integration/command.h"
+#include "tests/integration/curl_request.h"
 #include "tests/integration/ha_test_fixture.h"
 
 namespace cpha::integration {
@@ -35,29 +36,10 @@ class AdminTest : public SharedPairTest {
     return RunCommand(words, {.timeout = std::chrono::seconds(20)});
   }
 
-  // curl's answer: the status code, then the body.
-  struct Answer {
-    int status = 0;
-    nlohmann::json body;
-  };
-  Answer Curl(const SidecarProcess& sidecar, const std::string& method,
-              const std::string& path, const std::string& body,
-              const std::string& authorization) {
-    std::vector<std::string> argv = {"curl",          "-s", "-X",
-                                     method,          "-w", "\n%{http_code}",
-                                     "--data-binary", "@-"};
-    if (!authorization.empty()) {
-      argv.insert(argv.end(), {"-H", "Authorization: " + authorization});
-    }
-    argv.push_back(UrlOf(sidecar) + path);
-    CommandResult result = RunCommand(argv, {.stdin_text = body});
-    Answer answer;
-    size_t newline = result.out.rfind('\n');
-    if (newline == std::string::npos) return answer;
-    answer.status = std::atoi(result.out.substr(newline + 1).c_str());
-    answer.body =
-        nlohmann::json::parse(result.out.substr(0, newline), nullptr, false);
-    return answer;
+  JsonAnswer Curl(const SidecarProcess& sidecar, const std::string& method,
+                  const std::string& path, const std::string& body,
+                  const std::string& authorization) {
+    return CurlJson(sidecar.port(), method, path, body, authorization);
   }
 
   std::string token_file_;
@@ -144,8 +126,8 @@ TEST_F(AdminTest, RefusesBadAdminRequestsWithAJsonReasonAndChangesNothing) {
       {"GET on a POST route", leader, "GET", "", bearer, 405},
   };
   for (const Case& input : cases) {
-    Answer answer = Curl(*input.sidecar, input.method, "/v1/ha/failover",
-                         input.body, input.authorization);
+    JsonAnswer answer = Curl(*input.sidecar, input.method, "/v1/ha/failover",
+                             input.body, input.authorization);
     EXPECT_EQ(answer.status, input.expected_status) << input.name;
     EXPECT_TRUE(answer.body.is_object() && answer.body.contains("error"))
         << input.name << ": " << answer.body.dump();

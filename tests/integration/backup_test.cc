@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tests/integration/command.h"
+#include "tests/integration/curl_request.h"
 #include "tests/integration/ha_test_fixture.h"
 
 namespace cpha::integration {
@@ -69,28 +70,10 @@ class BackupTest : public SharedPairTest {
                 backup_dir_, "--token-file", token_file_});
   }
 
-  struct Answer {
-    int status = 0;
-    nlohmann::json body;
-  };
-  Answer Curl(const SidecarProcess& sidecar, const std::string& method,
-              const std::string& path, const std::string& body,
-              const std::string& authorization) {
-    std::vector<std::string> argv = {"curl",          "-s", "-X",
-                                     method,          "-w", "\n%{http_code}",
-                                     "--data-binary", "@-"};
-    if (!authorization.empty()) {
-      argv.insert(argv.end(), {"-H", "Authorization: " + authorization});
-    }
-    argv.push_back(UrlOf(sidecar) + path);
-    CommandResult result = RunCommand(argv, {.stdin_text = body});
-    Answer answer;
-    size_t newline = result.out.rfind('\n');
-    if (newline == std::string::npos) return answer;
-    answer.status = std::atoi(result.out.substr(newline + 1).c_str());
-    answer.body =
-        nlohmann::json::parse(result.out.substr(0, newline), nullptr, false);
-    return answer;
+  JsonAnswer Curl(const SidecarProcess& sidecar, const std::string& method,
+                  const std::string& path, const std::string& body,
+                  const std::string& authorization) {
+    return CurlJson(sidecar.port(), method, path, body, authorization);
   }
 
   int64_t DurableEpoch() {
@@ -253,15 +236,15 @@ TEST_F(BackupTest, RefusesBadBackupRequestsWithAJsonReasonAndChangesNothing) {
        R"({"reason":"r","backup_id":"kept","confirm":true})", bearer, 400},
   };
   for (const Case& input : cases) {
-    Answer answer = Curl(*input.sidecar, "POST", input.path, input.body,
-                         input.authorization);
+    JsonAnswer answer = Curl(*input.sidecar, "POST", input.path, input.body,
+                             input.authorization);
     EXPECT_EQ(answer.status, input.expected_status) << input.name;
     EXPECT_TRUE(answer.body.is_object() && answer.body.contains("error"))
         << input.name << ": " << answer.body.dump();
   }
 
   // Nothing changed: one backup, one file, one operation, the same leader.
-  Answer list = Curl(*leader, "GET", create, "", "");
+  JsonAnswer list = Curl(*leader, "GET", create, "", "");
   EXPECT_EQ(list.status, 200) << "the inventory needs no token";
   EXPECT_EQ(list.body["backups"].size(), 1u) << list.body.dump();
   EXPECT_EQ(Sql("SELECT string_agg(id, ',') FROM backup_inventory"), "kept");
