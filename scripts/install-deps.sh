@@ -19,6 +19,12 @@ PACKAGES=(
   curl jq unzip python3 python3-yaml procps iproute2
   # the HTTPS test makes a self-signed certificate
   openssl
+  # the fuzzers: libFuzzer and the sanitizer runtimes
+  clang-14 libclang-rt-14-dev
+  # the failover suite: Patroni over etcd, and the partition faults
+  patroni etcd-server etcd-client iptables
+  # benchmarks: load generator and the exporter we compare against
+  wrk prometheus-postgres-exporter
 )
 
 missing=()
