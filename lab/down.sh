@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Stops the lab started by lab/up.sh: both sidecars (SIGTERM, so the leader
-# resigns), then the PostgreSQL pair, and removes the lab directory.
+# resigns), then the PostgreSQL pair or the Patroni cluster, and removes the
+# lab directory.
 set -euo pipefail
 # shellcheck source=lab/lab-env.sh
 source "$(dirname "$0")/lab-env.sh"
@@ -27,6 +28,9 @@ fi
 stop_sidecars
 if [[ -f $PG_DIR/ports ]]; then
   "$PGPAIR" destroy "$PG_DIR"
+fi
+if [[ -f $PATRONI_DIR/ports ]]; then
+  "$PATRONI" destroy "$PATRONI_DIR"
 fi
 rm -rf "$LAB_DIR"
 echo "lab: stopped and removed $LAB_DIR"

@@ -11,3 +11,7 @@ SIDECAR_PORTS=(${CP_HA_LAB_SIDECAR_PORTS:-18088 18089})
 BUILD_DIR="$REPO_DIR/build"
 SIDECAR_BIN="$BUILD_DIR/exporter/cp-ha-sidecar"
 PGPAIR="$REPO_DIR/lab/pgpair.sh"
+# lab/up.sh --patroni: etcd and two Patroni nodes on PATRONI_BASE_PORT..+5.
+PATRONI_DIR="$LAB_DIR/patroni"
+PATRONI_BASE_PORT=${CP_HA_LAB_PATRONI_BASE_PORT:-25440}
+PATRONI="$REPO_DIR/lab/patroni.sh"

@@ -4,6 +4,10 @@
 # two sidecars against it, shows which node leads, the epoch and
 # write-readiness, performs a graceful failover to the other node, and then
 # leaves the lab running until Ctrl-C (or lab/down.sh from another shell).
+#
+#   lab/up.sh             PostgreSQL pair made with pg_basebackup
+#   lab/up.sh --patroni   etcd and two Patroni nodes instead; the demonstration
+#                         is a `patronictl switchover` that the sidecars follow
 set -euo pipefail
 # shellcheck source=lab/lab-env.sh
 source "$(dirname "$0")/lab-env.sh"
@@ -29,11 +33,38 @@ start_database() {
     head -c 24 /dev/urandom | base64 >"$LAB_DIR/admin-token")
 }
 
+# Patroni mode: sidecar N reaches the database through its own loopback
+# address (lab/patroni.sh), so that one can be partitioned alone.
+start_patroni() {
+  say "starting etcd and two Patroni nodes (PostgreSQL 15, synchronous_mode_strict)"
+  mkdir -p "$LAB_DIR"
+  chmod 755 "$LAB_DIR"
+  "$PATRONI" create "$PATRONI_DIR" "$PATRONI_BASE_PORT"
+  "$PATRONI" status "$PATRONI_DIR"
+  local index
+  for index in 1 2; do
+    (umask 077 && "$PATRONI" url "$PATRONI_DIR" multi "127.0.0.1$index" \
+      >"$LAB_DIR/postgres-url-$index")
+  done
+  (umask 077 && head -c 24 /dev/urandom | base64 >"$LAB_DIR/admin-token")
+}
+
+# lab_psql ARGS...: psql on the writable node of whichever lab runs.
+lab_psql() {
+  if [[ -n $PATRONI_MODE ]]; then
+    "$PATRONI" psql "$PATRONI_DIR" "$("$PATRONI" leader "$PATRONI_DIR")" "$@"
+  else
+    "$PGPAIR" psql "$PG_DIR" primary "$@"
+  fi
+}
+
 # start_sidecar INDEX: node INDEX (1 or 2) on its port.
 start_sidecar() {
   local index=$1 port=${SIDECAR_PORTS[$(($1 - 1))]}
+  local url_file="$LAB_DIR/postgres-url"
+  [[ -z $PATRONI_MODE ]] || url_file="$LAB_DIR/postgres-url-$index"
   "$SIDECAR_BIN" \
-    --postgres-url-file "$LAB_DIR/postgres-url" \
+    --postgres-url-file "$url_file" \
     --holder-id "cp-node-$index:$port" \
     --listen "127.0.0.1:$port" \
     --min-sync-replicas 1 \
@@ -78,7 +109,7 @@ show_nodes() {
       "$(curl -s "http://127.0.0.1:$port/v1/health/write-ready" | jq -c .)"
   done
   echo "replication (on the primary):"
-  "$PGPAIR" psql "$PG_DIR" primary -Atqc \
+  lab_psql -Atqc \
     "SELECT application_name || '|' || state || '|' || sync_state
        FROM pg_stat_replication"
 }
@@ -98,10 +129,32 @@ failover() {
   echo "cp-node-$new is write-ready $(((ended - started) / 1000000)) ms later"
   sleep 1.2
   show_nodes
+  show_epochs
+}
+
+show_epochs() {
   echo "epoch history:"
-  "$PGPAIR" psql "$PG_DIR" primary -c \
+  lab_psql -c \
     "SELECT epoch, holder_id, acquired_at, resigned_at, notes
        FROM leader_epochs ORDER BY epoch DESC LIMIT 10;"
+}
+
+# Patroni moves the primary; the sidecars lose their lock sessions with the
+# old one and one of them leads on the new primary at a higher epoch.
+patroni_switchover() {
+  local started ended
+  say "patronictl switchover: the primary moves to the other node"
+  started=$(date +%s%N)
+  "$PATRONI" switchover "$PATRONI_DIR"
+  "$PATRONI" wait-healthy "$PATRONI_DIR" 60
+  wait_for_leader "" >/dev/null
+  ended=$(date +%s%N)
+  echo "a sidecar is write-ready again $(((ended - started) / 1000000)) ms" \
+    "after the switchover began"
+  "$PATRONI" status "$PATRONI_DIR"
+  sleep 1.2
+  show_nodes
+  show_epochs
 }
 
 print_urls() {
@@ -110,7 +163,11 @@ print_urls() {
   for port in "${SIDECAR_PORTS[@]}"; do
     echo "  sidecar   http://127.0.0.1:$port/  (/metrics, /v1/health/...)"
   done
-  echo "  database  $("$PGPAIR" url "$PG_DIR" multi | sed 's/:[^:@]*@/:***@/')"
+  if [[ -n $PATRONI_MODE ]]; then
+    echo "  patroni   lab/patroni.sh status $PATRONI_DIR (switchover, kill-postgres, partition ...)"
+  else
+    echo "  database  $("$PGPAIR" url "$PG_DIR" multi | sed 's/:[^:@]*@/:***@/')"
+  fi
   echo "  logs      $LAB_DIR/sidecar-1.log $LAB_DIR/sidecar-2.log"
   echo "  CLI       build/exporter/cp-ha-sidecar ha status --orchestrator-url http://127.0.0.1:${SIDECAR_PORTS[0]}"
   echo "            (admin token for failover: --token-file $LAB_DIR/admin-token)"
@@ -123,10 +180,17 @@ wait_until_stopped() {
   while [[ -d $LAB_DIR ]]; do sleep 1; done
 }
 
+PATRONI_MODE=""
+
 main() {
+  case "${1:-}" in
+    "") ;;
+    --patroni) PATRONI_MODE=1 ;;
+    *) echo "usage: lab/up.sh [--patroni]" >&2; exit 2 ;;
+  esac
   build
   "$REPO_DIR/lab/down.sh" >/dev/null
-  start_database
+  if [[ -n $PATRONI_MODE ]]; then start_patroni; else start_database; fi
   say "starting two sidecars"
   start_sidecar 1
   start_sidecar 2
@@ -135,7 +199,7 @@ main() {
   sleep 1.2  # one quorum-monitor interval: the follower reads the new row
   say "cp-node-$leader leads"
   show_nodes
-  failover "$leader"
+  if [[ -n $PATRONI_MODE ]]; then patroni_switchover; else failover "$leader"; fi
   print_urls
   wait_until_stopped
 }

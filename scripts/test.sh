@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, builds, and runs ctest (unit
 # tests, integration tests on a real PostgreSQL pair, the lab scripts' own
-# tests, promtool rule tests, dashboard checks and the Helm chart tests).
+# tests, promtool rule tests, dashboard checks, the Helm chart tests and
+# the failover suite on a real Patroni cluster).
 #
 #   scripts/test.sh                 everything
 #   scripts/test.sh -R unit         only tests whose name matches (ctest -R)
@@ -9,17 +10,26 @@
 #                                   tests again under ASan+UBSan (build-asan)
 #                                   and TSan (build-tsan); with -R, only the
 #                                   matching ones
+#   scripts/test.sh --fault-trials N
+#                                   the failover suite's randomized runner
+#                                   with N trials instead of 3
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 sanitizers=0
 ctest_args=()
-for arg in "$@"; do
-  if [[ "$arg" == "--sanitizers" ]]; then
-    sanitizers=1
-  else
-    ctest_args+=("$arg")
-  fi
+while (($# > 0)); do
+  case "$1" in
+    --sanitizers) sanitizers=1 ;;
+    --fault-trials)
+      [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] ||
+        { echo "test.sh: --fault-trials needs a positive number" >&2; exit 2; }
+      export CPHA_FAULT_TRIALS="$2"
+      shift
+      ;;
+    *) ctest_args+=("$1") ;;
+  esac
+  shift
 done
 
 scripts/install-deps.sh

@@ -1,36 +1,14 @@
 #include "tests/integration/sidecar_process.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-
 #include <algorithm>
-#include <cstring>
-#include <fstream>
 #include <regex>
-#include <sstream>
 #include <thread>
-
-#include "tests/integration/spawn_handles.h"
-
-extern char** environ;
 
 namespace cpha::integration {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kPollInterval(5);
-
-ExitStatus Decode(int status) {
-  ExitStatus exit;
-  if (WIFSIGNALED(status)) {
-    exit.signaled = true;
-    exit.signal = WTERMSIG(status);
-  } else {
-    exit.code = WEXITSTATUS(status);
-  }
-  return exit;
-}
 
 std::vector<std::string> Argv(const SidecarConfig& config) {
   std::vector<std::string> argv = {
@@ -42,83 +20,22 @@ std::vector<std::string> Argv(const SidecarConfig& config) {
 
 }  // namespace
 
-std::string ExitStatus::ToString() const {
-  if (signaled) {
-    return "killed by signal " + std::to_string(signal) + " (" +
-           strsignal(signal) + ")";
-  }
-  return "exit code " + std::to_string(code);
-}
-
 StatusOr<std::unique_ptr<SidecarProcess>> SidecarProcess::Start(
     const SidecarConfig& config, std::chrono::milliseconds ready_timeout) {
-  SpawnFileActions actions;
-  posix_spawn_file_actions_addopen(actions.get(), 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(actions.get(), 2, config.log_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC | O_APPEND,
-                                   0644);
-  posix_spawn_file_actions_adddup2(actions.get(), 2, 1);
+  StatusOr<std::unique_ptr<ChildProcess>> child =
+      ChildProcess::Start(Argv(config), config.log_path);
+  if (!child.ok()) return child.status();
 
-  std::vector<std::string> argv = Argv(config);
-  std::vector<char*> args;
-  for (std::string& arg : argv) args.push_back(arg.data());
-  args.push_back(nullptr);
-
-  SpawnAttributes attributes;
-  pid_t pid = 0;
-  int spawned = posix_spawn(&pid, config.binary.c_str(), actions.get(),
-                            attributes.get(), args.data(), environ);
-  if (spawned != 0) {
-    return Status::Error(
-        ErrorKind::kFailedPrecondition,
-        "cannot start " + config.binary + ": " + std::strerror(spawned));
-  }
-
-  auto process = std::make_unique<SidecarProcess>(PassKey{}, config, pid);
+  auto process = std::make_unique<SidecarProcess>(PassKey{}, config,
+                                                  std::move(child.value()));
   Status serving = process->WaitServing(ready_timeout);
   if (!serving.ok()) return serving;  // the destructor kills and reaps it
   return process;
 }
 
-SidecarProcess::SidecarProcess(PassKey, SidecarConfig config, pid_t pid)
-    : config_(std::move(config)), pid_(pid) {}
-
-SidecarProcess::~SidecarProcess() {
-  if (!running()) return;
-  kill(pid_, SIGKILL);
-  int status = 0;
-  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-  }
-}
-
-bool SidecarProcess::Kill(int signal) {
-  if (!running()) return false;
-  return kill(pid_, signal) == 0;
-}
-
-std::optional<ExitStatus> SidecarProcess::WaitExit(
-    std::chrono::milliseconds timeout) {
-  const Clock::time_point deadline = Clock::now() + timeout;
-  while (running()) {
-    int status = 0;
-    pid_t reaped = waitpid(pid_, &status, WNOHANG);
-    if (reaped == pid_) {
-      exit_ = Decode(status);
-      break;
-    }
-    if (reaped < 0 && errno != EINTR) break;  // not our child any more
-    if (Clock::now() >= deadline) break;
-    std::this_thread::sleep_for(kPollInterval);
-  }
-  return exit_;
-}
-
-std::string SidecarProcess::ReadLog() const {
-  std::ifstream file(config_.log_path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
+SidecarProcess::SidecarProcess(PassKey, SidecarConfig config,
+                               std::unique_ptr<ChildProcess> process)
+    : config_(std::move(config)), process_(std::move(process)) {}
 
 std::string SidecarProcess::SanitizerReport() const {
   static constexpr const char* kMarkers[] = {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "ha/status.h"
+#include "tests/integration/child_process.h"
 
 namespace cpha::integration {
 
@@ -31,16 +32,6 @@ struct SidecarConfig {
   std::vector<std::string> flags;
 };
 
-// How a process ended: exactly one of code and signal is meaningful.
-struct ExitStatus {
-  bool signaled = false;
-  int code = 0;    // the exit code when !signaled
-  int signal = 0;  // the signal number when signaled
-
-  bool Clean() const { return !signaled && code == 0; }
-  std::string ToString() const;
-};
-
 class SidecarProcess {
  public:
   // Starts the sidecar and waits up to `ready_timeout` for its "serving"
@@ -50,26 +41,28 @@ class SidecarProcess {
       const SidecarConfig& config,
       std::chrono::milliseconds ready_timeout = std::chrono::seconds(10));
 
-  ~SidecarProcess();
+  ~SidecarProcess() = default;
 
   SidecarProcess(const SidecarProcess&) = delete;
   SidecarProcess& operator=(const SidecarProcess&) = delete;
 
   int port() const { return port_; }
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return process_->pid(); }
   const std::string& holder_id() const { return config_.holder_id; }
   const std::string& log_path() const { return config_.log_path; }
 
   // Sends `signal`; false when the process was already reaped.
-  bool Kill(int signal);
+  bool Kill(int signal) { return process_->Kill(signal); }
   // Waits up to `timeout` for the process to end and reaps it; nullopt when
   // it still runs. Once reaped, returns the same status again at once.
-  std::optional<ExitStatus> WaitExit(std::chrono::milliseconds timeout);
+  std::optional<ExitStatus> WaitExit(std::chrono::milliseconds timeout) {
+    return process_->WaitExit(timeout);
+  }
   // True until WaitExit has reaped the process.
-  bool running() const { return !exit_.has_value(); }
+  bool running() const { return process_->running(); }
 
   // Everything the sidecar logged so far.
-  std::string ReadLog() const;
+  std::string ReadLog() const { return process_->ReadLog(); }
 
   // The first sanitizer report in the log (AddressSanitizer, LeakSanitizer,
   // ThreadSanitizer or UndefinedBehaviorSanitizer), from its first line to
@@ -82,7 +75,8 @@ class SidecarProcess {
 
  public:
   // Use Start(); public only for std::make_unique.
-  SidecarProcess(PassKey, SidecarConfig config, pid_t pid);
+  SidecarProcess(PassKey, SidecarConfig config,
+                 std::unique_ptr<ChildProcess> process);
 
  private:
   // Reads the port from the "msg=serving listen=HOST:PORT" line.
@@ -90,10 +84,8 @@ class SidecarProcess {
 
   // Constant after Start.
   const SidecarConfig config_;
-  const pid_t pid_;
+  const std::unique_ptr<ChildProcess> process_;
   int port_ = 0;
-
-  std::optional<ExitStatus> exit_;
 };
 
 }  // namespace cpha::integration
