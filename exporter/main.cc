@@ -114,6 +114,7 @@ ElectorConfig ElectorConfigFrom(const Options& options, ConnParams conn) {
   config.db_timeout = options.db_timeout;
   config.connect_timeout = options.connect_timeout;
   config.resign_holdoff = options.resign_holdoff;
+  config.min_sync_replicas = options.min_sync_replicas;
   return config;
 }
 

@@ -243,7 +243,7 @@ void Elector::CampaignCycle() {
   }
   if (!acquired) return;
 
-  if (stop_requested_.load()) {
+  if (stop_requested_.load() || !WaitForSyncStandbys()) {
     ReleaseLock();
     return;
   }
@@ -268,6 +268,40 @@ bool Elector::WaitForHolderToLeave() {
           "waiting for the lock failed: " + waited.status().ToString());
   if (session_.connected()) SleepFor(config_.campaign_interval);
   return false;
+}
+
+// Holding the lock, waits up to the campaign interval for the server to
+// have the required synchronous standbys, checking every 20 ms: after a
+// Patroni failover the new primary gets its standby back only when the old
+// primary rejoins, and a bump before that would block on its COMMIT.
+bool Elector::WaitForSyncStandbys() {
+  if (config_.min_sync_replicas <= 0) return true;
+  const TimePoint deadline = SteadyClock::now() + config_.campaign_interval;
+  for (;;) {
+    // Without pg_read_all_stats the sync_state column reads NULL: do not
+    // wait then; readiness reports the missing privilege instead.
+    StatusOr<PgResult> counted = session_.Query(
+        "SELECT count(*) FILTER (WHERE sync_state IN ('sync', 'quorum')),"
+        "       pg_has_role('pg_read_all_stats', 'USAGE')"
+        "  FROM pg_stat_replication",
+        {}, DbTimeout());
+    if (!counted.ok()) {
+      SetRole(ElectorRole::kFollower, "counting synchronous standbys failed: " +
+                                          counted.status().ToString());
+      return false;
+    }
+    const int64_t standbys = counted->Int(0, 0);
+    if (standbys >= config_.min_sync_replicas || !counted->Bool(0, 1)) {
+      return true;
+    }
+    SetRole(ElectorRole::kFollower,
+            "holding the lock until the server has its synchronous "
+            "standbys (" +
+                std::to_string(standbys) + " < " +
+                std::to_string(config_.min_sync_replicas) + ")");
+    if (SteadyClock::now() >= deadline || stop_requested_.load()) return false;
+    SleepFor(std::chrono::milliseconds(20));
+  }
 }
 
 Elector::CampaignOutcome Elector::BumpEpoch() {

@@ -49,6 +49,10 @@ struct ElectorConfig {
   Duration db_timeout = std::chrono::seconds(2);
   Duration connect_timeout = std::chrono::seconds(3);
   Duration resign_holdoff = std::chrono::seconds(3);
+  // Synchronous standbys the server must have before this node bumps the
+  // epoch: in synchronous mode the bump's COMMIT would otherwise wait for
+  // one, time out, and leave an epoch behind that nobody led.
+  int min_sync_replicas = 0;
   // Called on the elector's thread right after this node won `epoch`; it
   // must return quickly (hand the work to another thread).
   std::function<void(int64_t epoch)> on_elected;
@@ -90,6 +94,7 @@ class Elector {
   Status PrepareSession();
   void CampaignCycle();
   bool WaitForHolderToLeave();
+  bool WaitForSyncStandbys();
   CampaignOutcome BumpEpoch();
   Status BumpEpochInTransaction(TimePoint* commit_sent);
   void KeepaliveCycle();
