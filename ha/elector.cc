@@ -427,8 +427,10 @@ Status Elector::BumpEpochInTransaction(TimePoint* commit_sent) {
 
 void Elector::KeepaliveCycle() {
   bool woken = false;
+  state_.SetIdleLockSocket(session_.socket());
   Status idle = session_.WaitIdle(
       last_keepalive_sent_ + config_.keepalive_interval, wakeup_.fd(), &woken);
+  state_.SetIdleLockSocket(-1);
   if (woken) {
     wakeup_.Drain();
     return;  // Run() looks at stop and resign requests

@@ -1,5 +1,7 @@
 #include "ha/ha_state.h"
 
+#include <poll.h>
+
 #include <algorithm>
 
 #include "ha/log.h"
@@ -20,6 +22,13 @@ double UnixSeconds(TimePoint point, TimePoint now) {
       std::chrono::duration_cast<std::chrono::system_clock::duration>(now -
                                                                       point);
   return std::chrono::duration<double>(wall_then.time_since_epoch()).count();
+}
+
+// True when `fd` has anything to read, or was closed or reset by the peer;
+// never waits.
+bool SocketSignalled(int fd) {
+  pollfd descriptor = {fd, POLLIN | POLLRDHUP, 0};
+  return poll(&descriptor, 1, 0) > 0 && descriptor.revents != 0;
 }
 
 }  // namespace
@@ -69,18 +78,26 @@ bool HaState::ObserveEpoch(int64_t durable_epoch) {
   return true;
 }
 
+void HaState::SetIdleLockSocket(int fd) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  idle_lock_socket_ = fd;
+}
+
 HaSnapshot HaState::Refresh(TimePoint now) {
   HaSnapshot snapshot;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     snapshot.identity = identity_;
     snapshot.elector = elector_;
+    snapshot.elector.lock_session_signalled =
+        idle_lock_socket_ >= 0 && SocketSignalled(idle_lock_socket_);
     snapshot.monitor = monitor_;
     snapshot.audit = audit_;
     snapshot.policy = policy_;
     snapshot.highest_epoch_seen = highest_epoch_seen_;
     snapshot.taken_at = now;
-    snapshot.readiness = EvaluateReadiness(elector_, monitor_, policy_, now);
+    snapshot.readiness =
+        EvaluateReadiness(snapshot.elector, monitor_, policy_, now);
 
     bool write_ready = snapshot.readiness.write.ready;
     if (write_ready != last_write_ready_) {

@@ -52,6 +52,14 @@ class HaState {
   void UpdateElector(const std::function<void(ElectorFacts&)>& update);
   // Applies `update` to the monitor's facts under the lock.
   void UpdateMonitor(const std::function<void(MonitorFacts&)>& update);
+  // The elector publishes its lock session's socket while it sleeps on it
+  // as leader, and withdraws it (-1) before it uses the session again.
+  // Refresh polls a published socket without waiting: a server that ends
+  // the session (pg_terminate_backend, shutdown) writes its FATAL and
+  // closes before it frees the lock, so the probe answers 503 before
+  // another node can win, however late the elector thread is scheduled.
+  void SetIdleLockSocket(int fd);
+
   // Applies `update` to the audit facts under the lock.
   void UpdateAudit(const std::function<void(AuditFacts&)>& update);
 
@@ -86,6 +94,7 @@ class HaState {
   MonitorFacts monitor_;
   AuditFacts audit_;
   int64_t highest_epoch_seen_ = 0;
+  int idle_lock_socket_ = -1;
   int64_t last_regressed_epoch_ = -1;
   bool last_write_ready_ = false;
   int64_t last_write_epoch_ = 0;

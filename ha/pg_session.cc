@@ -185,6 +185,8 @@ int PgSession::backend_pid() const {
   return conn_ ? PQbackendPID(conn_.get()) : 0;
 }
 
+int PgSession::socket() const { return conn_ ? PQsocket(conn_.get()) : -1; }
+
 std::string PgSession::server() const {
   if (!conn_) return {};
   const char* host = PQhost(conn_.get());

@@ -105,6 +105,10 @@ class PgSession {
   // The server's process id for this session; 0 when not connected.
   int backend_pid() const;
 
+  // The session's socket, -1 when not connected. Only for watching it; the
+  // session stays the one owner of the connection.
+  int socket() const;
+
   // "host:port" of the server this session reached; empty when not
   // connected.
   std::string server() const;

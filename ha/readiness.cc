@@ -39,6 +39,9 @@ Verdict LeaderVerdict(const ElectorFacts& elector, bool within_deadline) {
     return NotReady(
         "leader keepalive not acknowledged before the step-down deadline");
   }
+  if (elector.lock_session_signalled) {
+    return NotReady("the server ended the lock session or wrote to it unasked");
+  }
   return Ready();
 }
 

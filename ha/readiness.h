@@ -39,6 +39,9 @@ struct ElectorFacts {
   TimePoint last_ack{};     // when the last acknowledged keepalive was sent
   std::string server;       // host:port of the lock session
   std::string detail;       // why not leader, for the readiness reason
+  // Set by HaState::Refresh, never stored: the server wrote to or closed
+  // the idle lock session, which it does before it frees the lock.
+  bool lock_session_signalled = false;
 };
 
 struct ReplicationRow {

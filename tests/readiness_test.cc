@@ -1,6 +1,8 @@
 #include "ha/readiness.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "ha/ha_metrics.h"
 #include "ha/ha_state.h"
@@ -105,6 +107,11 @@ INSTANTIATE_TEST_SUITE_P(
                       e.detail = "held by cp-node-2";
                     },
                     "not leader (follower): held by cp-node-2", true},
+        FailureCase{"lock session ended by the server",
+                    [](ElectorFacts& e, MonitorFacts&, ReadinessPolicy&) {
+                      e.lock_session_signalled = true;
+                    },
+                    "the server ended the lock session", true},
         FailureCase{"standby",
                     [](ElectorFacts&, MonitorFacts& m, ReadinessPolicy&) {
                       m.in_recovery = true;
@@ -188,6 +195,55 @@ TEST_F(HaStateTest, CountsEachWriteAuthorityTransitionOnce) {
   EXPECT_EQ(metrics_.transitions_to_not_leader.Value(), 1);
   EXPECT_EQ(metrics_.write_ready.Value(), 0);
   EXPECT_EQ(metrics_.transitions_to_leader.Value(), 1);
+}
+
+// The idle lock session's socket, as a socket pair: the test plays the
+// server on the other end.
+class IdleLockSocketTest : public HaStateTest {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, ends_), 0);
+    state_.UpdateMonitor([](MonitorFacts& m) { m = HealthyPrimary(kStart); });
+    state_.UpdateElector([](ElectorFacts& e) { e = Leader(kStart); });
+    state_.SetIdleLockSocket(ends_[0]);
+  }
+  void TearDown() override {
+    state_.SetIdleLockSocket(-1);
+    close(ends_[0]);
+    if (ends_[1] >= 0) close(ends_[1]);
+  }
+
+  Verdict WriteVerdict() {
+    return state_.Refresh(kStart + milliseconds(10)).readiness.write;
+  }
+
+  int ends_[2] = {-1, -1};
+};
+
+TEST_F(IdleLockSocketTest, QuietSocketLeavesTheLeaderWriteReady) {
+  Verdict verdict = WriteVerdict();
+  EXPECT_TRUE(verdict.ready) << verdict.reason;
+}
+
+TEST_F(IdleLockSocketTest, ServerMessageOnTheIdleSessionEndsWriteReady) {
+  ASSERT_EQ(write(ends_[1], "E", 1), 1);  // a FATAL ErrorResponse begins so
+  Verdict verdict = WriteVerdict();
+  EXPECT_FALSE(verdict.ready);
+  EXPECT_NE(verdict.reason.find("ended the lock session"), std::string::npos)
+      << verdict.reason;
+}
+
+TEST_F(IdleLockSocketTest, ServerClosingTheIdleSessionEndsWriteReady) {
+  close(ends_[1]);
+  ends_[1] = -1;
+  EXPECT_FALSE(WriteVerdict().ready);
+}
+
+TEST_F(IdleLockSocketTest, WithdrawnSocketIsNotWatched) {
+  ASSERT_EQ(write(ends_[1], "E", 1), 1);
+  state_.SetIdleLockSocket(-1);  // the elector is using the session again
+  Verdict verdict = WriteVerdict();
+  EXPECT_TRUE(verdict.ready) << verdict.reason;
 }
 
 TEST_F(HaStateTest, ExportsTheStepDownDeadlineAndKeepaliveAge) {

@@ -382,6 +382,11 @@ void FaultTest::CheckWorkload() {
   }
   EXPECT_GT(trial_counts_["committed"], 0)
       << "the workload committed nothing around this fault";
+  const std::vector<std::string> overlaps = watcher_->overlaps();
+  EXPECT_EQ(overlaps.size(), overlaps_checked_)
+      << "two sidecars write-ready in one round during this fault:\n"
+      << ::testing::PrintToString(overlaps);
+  overlaps_checked_ = overlaps.size();
   trial_counts_.clear();
   ++totals_["faults"];
   for (Pod& pod : pods_) pod.workload.reset();
@@ -412,30 +417,32 @@ void FaultTest::RunFault(Fault fault) {
   ASSERT_FALSE(HasFatalFailure());
   // Let both workloads see the leader and commit before the fault.
   std::this_thread::sleep_for(Millis(1000));
+  Before before;
+  ASSERT_NO_FATAL_FAILURE(CaptureBefore(&before));
 
   switch (fault) {
     case Fault::kSwitchover:
     case Fault::kFailover:
-      PatroniHandover(fault);
+      PatroniHandover(fault, before);
       break;
     case Fault::kKillPostmaster:
-      KillPostmaster();
+      KillPostmaster(before);
       break;
     case Fault::kStandbyLoss:
-      StandbyLoss();
+      StandbyLoss(before);
       break;
     case Fault::kPartition:
-      Partition();
+      Partition(before);
       break;
     case Fault::kFreeze:
-      Freeze();
+      Freeze(before);
       break;
     case Fault::kSessionKill:
-      SessionKill();
+      SessionKill(before);
       break;
     case Fault::kSidecarCrash:
     case Fault::kSidecarResign:
-      SidecarDeath(fault);
+      SidecarDeath(fault, before);
       break;
   }
   Heal();
@@ -443,19 +450,25 @@ void FaultTest::RunFault(Fault fault) {
   CheckWorkload();
 }
 
-// Patroni moves the primary: every lock session ends with the old primary,
-// and a sidecar must lead on the new one at a higher epoch.
-void FaultTest::PatroniHandover(Fault fault) {
-  const int leader = WaitForLeader();
-  ASSERT_GE(leader, 0);
-  const int64_t epoch = Epoch(leader);
+void FaultTest::CaptureBefore(Before* before) {
+  before->pod = WaitForLeader();
+  ASSERT_GE(before->pod, 0);
+  before->epoch = Epoch(before->pod);
+  ASSERT_GT(before->epoch, 0) << "the leader did not say its epoch";
   StatusOr<std::string> primary = lab_->Leader();
   ASSERT_TRUE(primary.ok()) << primary.status().ToString();
+  before->primary = primary.value();
+}
+
+// Patroni moves the primary: every lock session ends with the old primary,
+// and a sidecar must lead on the new one at a higher epoch.
+void FaultTest::PatroniHandover(Fault fault, const Before& before) {
+  const int64_t epoch = before.epoch;
 
   const Clock::time_point injected = Clock::now();
   Status moved = fault == Fault::kSwitchover
                      ? lab_->Switchover()
-                     : lab_->Failover(PatroniLab::Other(primary.value()));
+                     : lab_->Failover(PatroniLab::Other(before.primary));
   ASSERT_TRUE(moved.ok()) << moved.ToString();
 
   auto took = WaitTakeover(epoch, injected, kPatroniTakeoverTimeout);
@@ -467,15 +480,12 @@ void FaultTest::PatroniHandover(Fault fault) {
 
 // Patroni restarts the crashed server (or fails over); either way the lock
 // is gone and a new epoch must follow.
-void FaultTest::KillPostmaster() {
-  const int leader = WaitForLeader();
-  ASSERT_GE(leader, 0);
-  const int64_t epoch = Epoch(leader);
-  StatusOr<std::string> primary = lab_->Leader();
-  ASSERT_TRUE(primary.ok()) << primary.status().ToString();
+void FaultTest::KillPostmaster(const Before& before) {
+  const int leader = before.pod;
+  const int64_t epoch = before.epoch;
 
   const Clock::time_point injected = Clock::now();
-  Status killed = lab_->KillPostgres(primary.value());
+  Status killed = lab_->KillPostgres(before.primary);
   ASSERT_TRUE(killed.ok()) << killed.ToString();
 
   auto stepped = WaitStepDown(leader, injected, Millis(5000));
@@ -491,12 +501,9 @@ void FaultTest::KillPostmaster() {
 // Without its synchronous standby the leader must stop claiming write
 // authority (commits would hang), and claim it again when the standby is
 // back.
-void FaultTest::StandbyLoss() {
-  const int leader = WaitForLeader();
-  ASSERT_GE(leader, 0);
-  StatusOr<std::string> primary = lab_->Leader();
-  ASSERT_TRUE(primary.ok()) << primary.status().ToString();
-  const std::string standby = PatroniLab::Other(primary.value());
+void FaultTest::StandbyLoss(const Before& before) {
+  const int leader = before.pod;
+  const std::string standby = PatroniLab::Other(before.primary);
 
   // The standby's host dies: Patroni and the postmaster at once. The
   // monitor reads pg_stat_replication every second.
@@ -524,11 +531,10 @@ void FaultTest::StandbyLoss() {
 // acknowledged keepalive, so at most S - m after the cut), the other pod
 // must lead once the server frees the lock, and after the partition heals
 // the old leader may lead again only through a new epoch.
-void FaultTest::Partition() {
-  const int leader = WaitForLeader();
-  ASSERT_GE(leader, 0);
+void FaultTest::Partition(const Before& before) {
+  const int leader = before.pod;
   const int other = 1 - leader;
-  const int64_t epoch = Epoch(leader);
+  const int64_t epoch = before.epoch;
 
   const Clock::time_point injected = Clock::now();
   Status cut = lab_->Partition(ViaAddress(leader), true);
@@ -567,10 +573,9 @@ void FaultTest::Partition() {
 // The leader sidecar is frozen past its deadline; the other takes over when
 // the server ends the idle session. Resumed, the frozen one must answer
 // 503 at its very first probe, and its old epoch must not commit.
-void FaultTest::Freeze() {
-  const int leader = WaitForLeader();
-  ASSERT_GE(leader, 0);
-  const int64_t epoch = Epoch(leader);
+void FaultTest::Freeze(const Before& before) {
+  const int leader = before.pod;
+  const int64_t epoch = before.epoch;
 
   const Clock::time_point injected = Clock::now();
   ASSERT_TRUE(pods_[leader].sidecar->Kill(SIGSTOP));
@@ -589,12 +594,9 @@ void FaultTest::Freeze() {
 
 // The lock session is terminated by the server, then the primary restarts:
 // each must end in a new epoch, and the old one must not commit.
-void FaultTest::SessionKill() {
-  const int leader = WaitForLeader();
-  ASSERT_GE(leader, 0);
-  const int64_t epoch = Epoch(leader);
-  StatusOr<std::string> primary = lab_->Leader();
-  ASSERT_TRUE(primary.ok()) << primary.status().ToString();
+void FaultTest::SessionKill(const Before& before) {
+  const int leader = before.pod;
+  const int64_t epoch = before.epoch;
 
   const Clock::time_point injected = Clock::now();
   std::string killed =
@@ -608,7 +610,7 @@ void FaultTest::SessionKill() {
   const int64_t second = Epoch(took->first);
 
   const Clock::time_point restarting = Clock::now();
-  Status restarted = lab_->Restart(primary.value());
+  Status restarted = lab_->Restart(before.primary);
   ASSERT_TRUE(restarted.ok()) << restarted.ToString();
   auto again = WaitTakeover(second, restarting, kPatroniTakeoverTimeout);
   ASSERT_TRUE(again.has_value()) << "no new epoch after the restart";
@@ -619,10 +621,9 @@ void FaultTest::SessionKill() {
 // The leader sidecar's process ends: by kill -9 (the kernel closes its
 // sessions) or by SIGTERM (it resigns). The other pod leads within the
 // crash bound; the pod then gets a new sidecar.
-void FaultTest::SidecarDeath(Fault fault) {
-  const int leader = WaitForLeader();
-  ASSERT_GE(leader, 0);
-  const int64_t epoch = Epoch(leader);
+void FaultTest::SidecarDeath(Fault fault, const Before& before) {
+  const int leader = before.pod;
+  const int64_t epoch = before.epoch;
 
   const Clock::time_point injected = Clock::now();
   const int signal = fault == Fault::kSidecarCrash ? SIGKILL : SIGTERM;

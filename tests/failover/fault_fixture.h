@@ -116,14 +116,22 @@ class FaultTest : public ::testing::Test {
   std::optional<double> WaitStepDown(int pod, Clock::time_point since,
                                      Millis timeout);
 
+  // Who leads, at which epoch, on which Patroni node, before a fault.
+  struct Before {
+    int pod = -1;
+    int64_t epoch = -1;
+    std::string primary;
+  };
+  void CaptureBefore(Before* before);
+
   // The scenarios.
-  void PatroniHandover(Fault fault);
-  void KillPostmaster();
-  void StandbyLoss();
-  void Partition();
-  void Freeze();
-  void SessionKill();
-  void SidecarDeath(Fault fault);
+  void PatroniHandover(Fault fault, const Before& before);
+  void KillPostmaster(const Before& before);
+  void StandbyLoss(const Before& before);
+  void Partition(const Before& before);
+  void Freeze(const Before& before);
+  void SessionKill(const Before& before);
+  void SidecarDeath(Fault fault, const Before& before);
 
   // Checks and repairs.
   void Heal();
@@ -148,6 +156,8 @@ class FaultTest : public ::testing::Test {
   std::vector<std::string> ack_logs_;
   // The workload counts since the last check.
   std::map<std::string, int64_t> trial_counts_;
+  // Overlapping rounds already reported, so each fault reports its own.
+  size_t overlaps_checked_ = 0;
   std::array<Pod, 2> pods_;
   std::unique_ptr<integration::WriteReadyWatcher> watcher_;
 };
