@@ -427,10 +427,10 @@ Status Elector::BumpEpochInTransaction(TimePoint* commit_sent) {
 
 void Elector::KeepaliveCycle() {
   bool woken = false;
-  state_.SetIdleLockSocket(session_.socket());
+  state_.SetLockSocket(session_.socket(), LockSocketUse::kIdle);
   Status idle = session_.WaitIdle(
       last_keepalive_sent_ + config_.keepalive_interval, wakeup_.fd(), &woken);
-  state_.SetIdleLockSocket(-1);
+  if (woken || !idle.ok()) state_.SetLockSocket(-1, LockSocketUse::kIdle);
   if (woken) {
     wakeup_.Drain();
     return;  // Run() looks at stop and resign requests
@@ -442,7 +442,9 @@ void Elector::KeepaliveCycle() {
   }
 
   const TimePoint sent = SteadyClock::now();
+  state_.SetLockSocket(session_.socket(), LockSocketUse::kQuerying);
   std::optional<std::string> failure = Keepalive(sent);
+  state_.SetLockSocket(-1, LockSocketUse::kIdle);
   if (failure) {
     metrics_.keepalive_failures.Increment();
     LoseLeadership(*failure);

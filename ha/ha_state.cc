@@ -1,6 +1,7 @@
 #include "ha/ha_state.h"
 
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 
@@ -24,11 +25,17 @@ double UnixSeconds(TimePoint point, TimePoint now) {
   return std::chrono::duration<double>(wall_then.time_since_epoch()).count();
 }
 
-// True when `fd` has anything to read, or was closed or reset by the peer;
-// never waits.
-bool SocketSignalled(int fd) {
+// Whether the server ended or is ending the lock session (see
+// HaState::SetLockSocket); never waits.
+bool SocketSignalled(int fd, LockSocketUse use) {
   pollfd descriptor = {fd, POLLIN | POLLRDHUP, 0};
-  return poll(&descriptor, 1, 0) > 0 && descriptor.revents != 0;
+  if (poll(&descriptor, 1, 0) <= 0) return false;
+  if ((descriptor.revents & ~POLLIN) != 0) return true;  // closed or bad
+  if (use == LockSocketUse::kIdle) return true;
+
+  char first = 0;
+  ssize_t peeked = recv(fd, &first, 1, MSG_PEEK | MSG_DONTWAIT);
+  return peeked == 0 || (peeked == 1 && first == 'E');
 }
 
 }  // namespace
@@ -78,9 +85,10 @@ bool HaState::ObserveEpoch(int64_t durable_epoch) {
   return true;
 }
 
-void HaState::SetIdleLockSocket(int fd) {
+void HaState::SetLockSocket(int fd, LockSocketUse use) {
   std::lock_guard<std::mutex> lock(mutex_);
-  idle_lock_socket_ = fd;
+  lock_socket_ = fd;
+  lock_socket_use_ = use;
 }
 
 HaSnapshot HaState::Refresh(TimePoint now) {
@@ -90,7 +98,7 @@ HaSnapshot HaState::Refresh(TimePoint now) {
     snapshot.identity = identity_;
     snapshot.elector = elector_;
     snapshot.elector.lock_session_signalled =
-        idle_lock_socket_ >= 0 && SocketSignalled(idle_lock_socket_);
+        lock_socket_ >= 0 && SocketSignalled(lock_socket_, lock_socket_use_);
     snapshot.monitor = monitor_;
     snapshot.audit = audit_;
     snapshot.policy = policy_;

@@ -30,6 +30,8 @@ struct NodeIdentity {
   std::string version;
 };
 
+enum class LockSocketUse { kIdle, kQuerying };
+
 struct HaSnapshot {
   NodeIdentity identity;
   ElectorFacts elector;
@@ -52,13 +54,17 @@ class HaState {
   void UpdateElector(const std::function<void(ElectorFacts&)>& update);
   // Applies `update` to the monitor's facts under the lock.
   void UpdateMonitor(const std::function<void(MonitorFacts&)>& update);
-  // The elector publishes its lock session's socket while it sleeps on it
-  // as leader, and withdraws it (-1) before it uses the session again.
-  // Refresh polls a published socket without waiting: a server that ends
-  // the session (pg_terminate_backend, shutdown) writes its FATAL and
-  // closes before it frees the lock, so the probe answers 503 before
-  // another node can win, however late the elector thread is scheduled.
-  void SetIdleLockSocket(int fd);
+  // The elector publishes its lock session's socket while it leads: idle
+  // while it sleeps on it, querying while a keepalive is in flight; it
+  // withdraws it (fd -1) before it closes the session. Refresh looks at a
+  // published socket without waiting. A server that ends the session
+  // (pg_terminate_backend, shutdown) sends its FATAL ErrorResponse before
+  // its backend frees the lock, so the probe answers 503 before another
+  // node can win, however late the elector thread is scheduled: an idle
+  // session must have nothing to read, and the first byte waiting on a
+  // querying one must not be an ErrorResponse ('E'). A peer that closed
+  // (FIN, reset) counts in both. Over TLS only the close can be seen.
+  void SetLockSocket(int fd, LockSocketUse use);
 
   // Applies `update` to the audit facts under the lock.
   void UpdateAudit(const std::function<void(AuditFacts&)>& update);
@@ -94,7 +100,8 @@ class HaState {
   MonitorFacts monitor_;
   AuditFacts audit_;
   int64_t highest_epoch_seen_ = 0;
-  int idle_lock_socket_ = -1;
+  int lock_socket_ = -1;
+  LockSocketUse lock_socket_use_ = LockSocketUse::kIdle;
   int64_t last_regressed_epoch_ = -1;
   bool last_write_ready_ = false;
   int64_t last_write_epoch_ = 0;

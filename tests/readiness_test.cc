@@ -197,18 +197,18 @@ TEST_F(HaStateTest, CountsEachWriteAuthorityTransitionOnce) {
   EXPECT_EQ(metrics_.transitions_to_leader.Value(), 1);
 }
 
-// The idle lock session's socket, as a socket pair: the test plays the
-// server on the other end.
-class IdleLockSocketTest : public HaStateTest {
+// The lock session's socket, as a socket pair: the test plays the server on
+// the other end.
+class LockSocketTest : public HaStateTest {
  protected:
   void SetUp() override {
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, ends_), 0);
     state_.UpdateMonitor([](MonitorFacts& m) { m = HealthyPrimary(kStart); });
     state_.UpdateElector([](ElectorFacts& e) { e = Leader(kStart); });
-    state_.SetIdleLockSocket(ends_[0]);
+    state_.SetLockSocket(ends_[0], LockSocketUse::kIdle);
   }
   void TearDown() override {
-    state_.SetIdleLockSocket(-1);
+    state_.SetLockSocket(-1, LockSocketUse::kIdle);
     close(ends_[0]);
     if (ends_[1] >= 0) close(ends_[1]);
   }
@@ -220,12 +220,12 @@ class IdleLockSocketTest : public HaStateTest {
   int ends_[2] = {-1, -1};
 };
 
-TEST_F(IdleLockSocketTest, QuietSocketLeavesTheLeaderWriteReady) {
+TEST_F(LockSocketTest, QuietSocketLeavesTheLeaderWriteReady) {
   Verdict verdict = WriteVerdict();
   EXPECT_TRUE(verdict.ready) << verdict.reason;
 }
 
-TEST_F(IdleLockSocketTest, ServerMessageOnTheIdleSessionEndsWriteReady) {
+TEST_F(LockSocketTest, ServerMessageOnTheIdleSessionEndsWriteReady) {
   ASSERT_EQ(write(ends_[1], "E", 1), 1);  // a FATAL ErrorResponse begins so
   Verdict verdict = WriteVerdict();
   EXPECT_FALSE(verdict.ready);
@@ -233,15 +233,36 @@ TEST_F(IdleLockSocketTest, ServerMessageOnTheIdleSessionEndsWriteReady) {
       << verdict.reason;
 }
 
-TEST_F(IdleLockSocketTest, ServerClosingTheIdleSessionEndsWriteReady) {
+TEST_F(LockSocketTest, ServerClosingTheIdleSessionEndsWriteReady) {
   close(ends_[1]);
   ends_[1] = -1;
   EXPECT_FALSE(WriteVerdict().ready);
 }
 
-TEST_F(IdleLockSocketTest, WithdrawnSocketIsNotWatched) {
+TEST_F(LockSocketTest, AnswerToAnInFlightKeepaliveLeavesWriteReady) {
+  state_.SetLockSocket(ends_[0], LockSocketUse::kQuerying);
+  ASSERT_EQ(write(ends_[1], "1", 1), 1);  // ParseComplete, a normal answer
+  Verdict verdict = WriteVerdict();
+  EXPECT_TRUE(verdict.ready) << verdict.reason;
+}
+
+TEST_F(LockSocketTest, ErrorAnswerToAnInFlightKeepaliveEndsWriteReady) {
+  state_.SetLockSocket(ends_[0], LockSocketUse::kQuerying);
+  ASSERT_EQ(write(ends_[1], "E", 1), 1);  // the FATAL of a terminated backend
+  EXPECT_FALSE(WriteVerdict().ready);
+}
+
+TEST_F(LockSocketTest, ServerClosingDuringAKeepaliveEndsWriteReady) {
+  state_.SetLockSocket(ends_[0], LockSocketUse::kQuerying);
+  close(ends_[1]);
+  ends_[1] = -1;
+  EXPECT_FALSE(WriteVerdict().ready);
+}
+
+TEST_F(LockSocketTest, WithdrawnSocketIsNotWatched) {
   ASSERT_EQ(write(ends_[1], "E", 1), 1);
-  state_.SetIdleLockSocket(-1);  // the elector is using the session again
+  state_.SetLockSocket(
+      -1, LockSocketUse::kIdle);  // the elector is using the session again
   Verdict verdict = WriteVerdict();
   EXPECT_TRUE(verdict.ready) << verdict.reason;
 }
