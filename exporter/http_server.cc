@@ -124,6 +124,10 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
       "16384",
       "decode_url",
       "no",
+      // Answers go out as a head and a body write: without this, a
+      // kept-alive scraper's delayed ACK holds the body back ~40 ms.
+      "tcp_nodelay",
+      "1",
   };
   if (!options.tls_cert_file.empty()) {
     config.push_back("ssl_certificate");
