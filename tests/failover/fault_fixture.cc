@@ -198,6 +198,12 @@ void FaultTest::StartSidecar(int pod) {
   watcher_->Watch(pods_[pod].sidecar->port());
 }
 
+// Stops watching the pod's sidecar and sends it `signal`, which ends it.
+bool FaultTest::EndSidecar(int pod, int signal) {
+  watcher_->Unwatch(pods_[pod].sidecar->port());
+  return pods_[pod].sidecar->Kill(signal);
+}
+
 void FaultTest::StartWorkload(int pod) {
   const std::string run = std::to_string(++workload_runs_);
   const std::string ack_log = log_dir_ + "/acks-" + run + ".jsonl";
@@ -561,7 +567,7 @@ void FaultTest::Partition(const Before& before) {
   std::this_thread::sleep_for(kLockSessionTimeout);
   EXPECT_FALSE(IsWriteReady(leader))
       << "the healed old leader claims write authority beside the new one";
-  pods_[other].sidecar->Kill(SIGTERM);
+  EndSidecar(other, SIGTERM);
   auto back = WaitTakeover(new_epoch, Clock::now(), Millis(30000), other);
   ASSERT_TRUE(back.has_value()) << "the old leader did not lead again";
   EXPECT_GT(Epoch(leader), new_epoch);
@@ -627,7 +633,7 @@ void FaultTest::SidecarDeath(Fault fault, const Before& before) {
 
   const Clock::time_point injected = Clock::now();
   const int signal = fault == Fault::kSidecarCrash ? SIGKILL : SIGTERM;
-  ASSERT_TRUE(pods_[leader].sidecar->Kill(signal));
+  ASSERT_TRUE(EndSidecar(leader, signal));
   auto took = WaitTakeover(epoch, injected, Millis(10000), leader);
   ASSERT_TRUE(took.has_value()) << "no takeover after " << FaultName(fault);
   Record(FaultName(fault), took->second);

@@ -95,6 +95,8 @@ class FaultTest : public ::testing::Test {
   void StartWorkload(int pod);
   void StartWorkloads();
   void StopWorkloads();
+  // Stops watching the pod's sidecar and sends it a signal that ends it.
+  bool EndSidecar(int pod, int signal);
   // A new sidecar for a pod whose sidecar ended, and a workload for it.
   void RestartPod(int pod);
 

@@ -21,6 +21,11 @@ void WriteReadyWatcher::Watch(int port) {
   ports_.insert(port);
 }
 
+void WriteReadyWatcher::Unwatch(int port) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ports_.erase(port);
+}
+
 void WriteReadyWatcher::Stop() {
   {
     std::lock_guard<std::mutex> lock(mutex_);

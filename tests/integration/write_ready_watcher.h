@@ -36,6 +36,9 @@ class WriteReadyWatcher {
   // Adds a sidecar's HTTP port. A port whose sidecar died answers nothing
   // and so never counts as write-ready.
   void Watch(int port);
+  // Stops asking `port`: call it before its sidecar is stopped for good, or
+  // an unrelated server that later binds the freed port would be polled.
+  void Unwatch(int port);
   // Stops polling; the counts stay readable. Idempotent.
   void Stop();
 
