@@ -12,6 +12,10 @@ using nlohmann::json;
 
 constexpr size_t kMaxFieldLength = 200;
 
+Status BadBody(const std::string& message) {
+  return Status::Error(ErrorKind::kInvalidArgument, message);
+}
+
 HttpResponse JsonAnswer(int status, const json& body) {
   HttpResponse response;
   response.status = status;
@@ -49,27 +53,61 @@ std::optional<HttpResponse> Refusal(const HttpRequest& request,
 }
 
 // A required, printable string field of at most kMaxFieldLength bytes.
-std::optional<std::string> TextField(const json& body, const char* name,
-                                     std::string* problem) {
+StatusOr<std::string> TextField(const json& body, const char* name) {
   auto field = body.find(name);
   if (field == body.end() || !field->is_string() ||
       field->get<std::string>().empty()) {
-    *problem = std::string("missing \"") + name + "\"";
-    return std::nullopt;
+    return BadBody(std::string("missing \"") + name + "\"");
   }
   std::string value = field->get<std::string>();
   if (value.size() > kMaxFieldLength) {
-    *problem = std::string("\"") + name + "\" is longer than " +
-               std::to_string(kMaxFieldLength) + " bytes";
-    return std::nullopt;
+    return BadBody(std::string("\"") + name + "\" is longer than " +
+                   std::to_string(kMaxFieldLength) + " bytes");
   }
   for (char c : value) {
     if (static_cast<unsigned char>(c) < 0x20) {
-      *problem = std::string("\"") + name + "\" has control characters";
-      return std::nullopt;
+      return BadBody(std::string("\"") + name + "\" has control characters");
     }
   }
   return value;
+}
+
+// "backup_id", checked against IsSafeBackupId.
+StatusOr<std::string> BackupIdField(const json& body) {
+  auto field = body.find("backup_id");
+  if (field == body.end() || !field->is_string()) {
+    return BadBody("missing \"backup_id\"");
+  }
+  std::string id = field->get<std::string>();
+  if (!IsSafeBackupId(id)) {
+    return BadBody(
+        "\"backup_id\" must be 1 to 100 characters of [A-Za-z0-9._-] "
+        "without \"..\"");
+  }
+  return id;
+}
+
+// The fields only the backup routes have.
+Status ReadBackupFields(const json& body, AdminBodyKind kind,
+                        AdminBody& parsed) {
+  StatusOr<std::string> id = BackupIdField(body);
+  if (!id.ok()) return id.status();
+  parsed.backup_id = id.value();
+
+  if (kind == AdminBodyKind::kBackupCreate) {
+    auto dir = body.find("output_dir");
+    if (dir == body.end()) return Status();
+    if (!dir->is_string()) return BadBody("\"output_dir\" must be a string");
+    parsed.output_dir = dir->get<std::string>();
+    return Status();
+  }
+  auto confirm = body.find("confirm");
+  if (confirm == body.end() || *confirm != true) {
+    return BadBody(
+        "a restore replaces the database: send \"confirm\": "
+        "true");
+  }
+  return Status();
 }
 
 // Waits until the elector no longer holds the lock, or the timeout.
@@ -89,72 +127,30 @@ HttpResponse Failover(const HttpRequest& request, HaState& state,
     return *refused;
   }
 
-  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded() || !body.is_object()) {
-    return JsonError(400, "the body must be a JSON object");
-  }
-  std::string problem;
-  std::optional<std::string> operator_name =
-      TextField(body, "operator", &problem);
-  std::optional<std::string> reason =
-      operator_name ? TextField(body, "reason", &problem) : std::nullopt;
-  if (!operator_name || !reason) return JsonError(400, problem);
+  StatusOr<AdminBody> body =
+      ParseAdminBody(request.body, AdminBodyKind::kFailover);
+  if (!body.ok()) return JsonError(400, body.status().message());
+  const std::string& operator_name = body->operator_name;
+  const std::string& reason = body->reason;
 
   HaSnapshot before = state.Refresh(SteadyClock::now());
   const int64_t epoch = before.elector.epoch;
-  if (!elector.RequestResign({*operator_name, *reason})) {
+  if (!elector.RequestResign({operator_name, reason})) {
     json answer = {{"error", "this node is not the leader"},
                    {"leader", LeaderJson(before)}};
     return JsonAnswer(409, answer);
   }
 
   Log(LogLevel::kInfo, "admin", "failover requested",
-      {{"operator", *operator_name}, {"reason", *reason}, {"epoch", epoch}});
+      {{"operator", operator_name}, {"reason", reason}, {"epoch", epoch}});
   if (!WaitForResignation(state, config.failover_timeout)) {
     return JsonError(504, "the resignation did not finish in time");
   }
   return JsonAnswer(200, {{"result", "resigned"},
                           {"resigned_epoch", epoch},
                           {"holder_id", before.identity.holder_id},
-                          {"operator", *operator_name},
-                          {"reason", *reason}});
-}
-
-// The body as a JSON object with "operator" and "reason"; nullopt with
-// the 400 answer in *refusal otherwise.
-std::optional<json> OperatorBody(const HttpRequest& request,
-                                 HttpResponse* refusal) {
-  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded() || !body.is_object()) {
-    *refusal = JsonError(400, "the body must be a JSON object");
-    return std::nullopt;
-  }
-  std::string problem;
-  for (const char* name : {"operator", "reason"}) {
-    if (!TextField(body, name, &problem)) {
-      *refusal = JsonError(400, problem);
-      return std::nullopt;
-    }
-  }
-  return body;
-}
-
-// "backup_id", checked against IsSafeBackupId.
-std::optional<std::string> BackupIdField(const json& body,
-                                         std::string* problem) {
-  auto field = body.find("backup_id");
-  if (field == body.end() || !field->is_string()) {
-    *problem = "missing \"backup_id\"";
-    return std::nullopt;
-  }
-  std::string id = field->get<std::string>();
-  if (!IsSafeBackupId(id)) {
-    *problem =
-        "\"backup_id\" must be 1 to 100 characters of [A-Za-z0-9._-] "
-        "without \"..\"";
-    return std::nullopt;
-  }
-  return id;
+                          {"operator", operator_name},
+                          {"reason", reason}});
 }
 
 // The answer for a failed backup or restore.
@@ -181,19 +177,12 @@ HttpResponse CreateBackup(const HttpRequest& request, BackupService& backups,
   if (std::optional<HttpResponse> refused = Refusal(request, config)) {
     return *refused;
   }
-  HttpResponse refusal;
-  std::optional<json> body = OperatorBody(request, &refusal);
-  if (!body) return refusal;
-  std::string problem;
-  std::optional<std::string> id = BackupIdField(*body, &problem);
-  if (!id) return JsonError(400, problem);
-  auto dir = body->find("output_dir");
-  if (dir != body->end() && !dir->is_string()) {
-    return JsonError(400, "\"output_dir\" must be a string");
-  }
+  StatusOr<AdminBody> body =
+      ParseAdminBody(request.body, AdminBodyKind::kBackupCreate);
+  if (!body.ok()) return JsonError(400, body.status().message());
 
-  BackupRequest backup{body->value("operator", ""), body->value("reason", ""),
-                       *id, body->value("output_dir", "")};
+  BackupRequest backup{body->operator_name, body->reason, body->backup_id,
+                       body->output_dir};
   StatusOr<BackupRecord> made = backups.Create(backup);
   if (!made.ok()) return ServiceError(made.status());
   return JsonAnswer(201, BackupJson(made.value()));
@@ -217,18 +206,9 @@ HttpResponse RestoreBackup(const HttpRequest& request, HaState& state,
   if (std::optional<HttpResponse> refused = Refusal(request, config)) {
     return *refused;
   }
-  HttpResponse refusal;
-  std::optional<json> body = OperatorBody(request, &refusal);
-  if (!body) return refusal;
-  std::string problem;
-  std::optional<std::string> id = BackupIdField(*body, &problem);
-  if (!id) return JsonError(400, problem);
-  auto confirm = body->find("confirm");
-  if (confirm == body->end() || *confirm != true) {
-    return JsonError(400,
-                     "a restore replaces the database: send \"confirm\": "
-                     "true");
-  }
+  StatusOr<AdminBody> body =
+      ParseAdminBody(request.body, AdminBodyKind::kBackupRestore);
+  if (!body.ok()) return JsonError(400, body.status().message());
 
   // Destructive: only in an operator-managed maintenance window.
   if (!state.Refresh(SteadyClock::now()).policy.maintenance) {
@@ -236,8 +216,7 @@ HttpResponse RestoreBackup(const HttpRequest& request, HaState& state,
                      "restore refused: the sidecar does not run with "
                      "--maintenance");
   }
-  RestoreRequest restore{body->value("operator", ""), body->value("reason", ""),
-                         *id};
+  RestoreRequest restore{body->operator_name, body->reason, body->backup_id};
   StatusOr<RestoreResult> done = backups.Restore(restore);
   if (!done.ok()) return ServiceError(done.status());
   return JsonAnswer(200, {{"result", "restored"},
@@ -259,6 +238,33 @@ json ReplicationRows(const MonitorFacts& monitor) {
 }
 
 }  // namespace
+
+StatusOr<AdminBody> ParseAdminBody(std::string_view text, AdminBodyKind kind) {
+  json body = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) {
+    return BadBody("the body must be a JSON object");
+  }
+
+  AdminBody parsed;
+  StatusOr<std::string> operator_name = TextField(body, "operator");
+  if (!operator_name.ok()) return operator_name.status();
+  parsed.operator_name = operator_name.value();
+  StatusOr<std::string> reason = TextField(body, "reason");
+  if (!reason.ok()) return reason.status();
+  parsed.reason = reason.value();
+
+  switch (kind) {
+    case AdminBodyKind::kFailover:
+      return parsed;
+    case AdminBodyKind::kBackupCreate:
+    case AdminBodyKind::kBackupRestore: {
+      Status backup = ReadBackupFields(body, kind, parsed);
+      if (!backup.ok()) return backup;
+      return parsed;
+    }
+  }
+  return parsed;
+}
 
 json HaQuorumJson(const HaSnapshot& snapshot) {
   const MonitorFacts& monitor = snapshot.monitor;

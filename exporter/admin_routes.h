@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "exporter/http_server.h"
@@ -44,6 +45,29 @@ std::vector<Route> AdminRoutes(HaState& state, Elector& elector,
 // runs (bounded by the service's tool timeout); the others keep answering.
 std::vector<Route> BackupRoutes(HaState& state, BackupService& backups,
                                 AdminConfig config);
+
+// The mutating routes, by the body each expects.
+enum class AdminBodyKind {
+  kFailover,       // POST /v1/ha/failover
+  kBackupCreate,   // POST /v1/ha/backups
+  kBackupRestore,  // POST /v1/ha/backups/restore
+};
+
+// A mutating request's body, checked.
+struct AdminBody {
+  std::string operator_name;
+  std::string reason;
+  std::string backup_id;   // the backup routes only
+  std::string output_dir;  // backup create only; empty when not given
+};
+
+// Parses a mutating request's JSON body as the route of `kind` expects it:
+// "operator" and "reason" (1 to 200 bytes, no control characters); for the
+// backup routes "backup_id" (see IsSafeBackupId); for create an optional
+// string "output_dir"; for restore "confirm": true. Fails with
+// kInvalidArgument and the message of the 400 answer, which never repeats
+// the body. Never throws.
+StatusOr<AdminBody> ParseAdminBody(std::string_view body, AdminBodyKind kind);
 
 // One backup_inventory row as the API shows it.
 nlohmann::json BackupJson(const BackupRecord& record);

@@ -1,10 +1,9 @@
 #include "exporter/cli.h"
 
 #include <boost/program_options.hpp>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
+#include "exporter/cli_answer.h"
 #include "exporter/http_client.h"
 
 namespace cpha {
@@ -56,19 +55,18 @@ Status Usage(const std::string& message) {
   return Status::Error(ErrorKind::kInvalidArgument, message);
 }
 
+// The token as the sidecar reads its own (see AdminTokenText).
 StatusOr<std::string> ReadToken(const po::variables_map& vm,
                                 const EnvLookup& env) {
-  if (vm.count("token-file")) {
-    std::ifstream file(vm["token-file"].as<std::string>());
-    if (!file) {
-      return Usage("--token-file: cannot read " +
-                   vm["token-file"].as<std::string>());
-    }
-    std::string token;
-    std::getline(file, token);
-    return token;
+  if (vm.count("token-file") == 0) return env("CP_HA_TOKEN").value_or("");
+  const std::string& path = vm["token-file"].as<std::string>();
+  std::optional<std::string> content = DiskFiles()(path);
+  if (!content) return Usage("--token-file: cannot read " + path);
+  StatusOr<std::string> token = AdminTokenText(content.value());
+  if (!token.ok()) {
+    return Usage("--token-file: " + path + " holds no token on its first line");
   }
-  return env("CP_HA_TOKEN").value_or("");
+  return token.value();
 }
 
 StatusOr<CliOptions> ParseCli(const std::vector<std::string>& args,
@@ -111,51 +109,15 @@ StatusOr<CliOptions> ParseCli(const std::vector<std::string>& args,
   return options;
 }
 
-std::string YesNo(const json& value) {
-  return value.is_boolean() && value.get<bool>() ? "true" : "false";
-}
-
-void PrintStatus(const json& status, std::FILE* out) {
-  std::ostringstream text;
-  text << "Node:           " << status.value("holder_id", "") << " ("
-       << status.value("role", "") << ")\n"
-       << "Epoch:          " << status["current_epoch"].dump() << " (leader "
-       << status.value("leader_holder_id", "") << ")\n"
-       << "Read-Ready:     " << YesNo(status["read_ready"]);
-  if (!status.value("read_ready_reason", "").empty()) {
-    text << " (" << status.value("read_ready_reason", "") << ")";
-  }
-  text << "\nWrite-Ready:    " << YesNo(status["write_ready"]);
-  if (!status.value("write_ready_reason", "").empty()) {
-    text << " (" << status.value("write_ready_reason", "") << ")";
-  }
-  const json& quorum = status["quorum"];
-  text << "\nServer:         " << status.value("connected_server", "")
-       << (status.value("connected_to_primary", false) ? " (primary)"
-                                                       : " (not primary)")
-       << "\nSync standbys:  " << quorum.value("sync_replica_count", 0)
-       << " (minimum " << quorum.value("min_sync_replicas", 0) << ")\n";
-  for (const json& row : quorum["replication"]) {
-    text << "  replica " << row.value("application_name", "") << " "
-         << row.value("state", "") << " " << row.value("sync_state", "")
-         << "\n";
-  }
-  text << "Step-down in:   " << status.value("stepdown_deadline_seconds", 0.0)
-       << " s\nAudit:          " << status.value("audit_status", "") << "\n";
-  std::fputs(text.str().c_str(), out);
-}
-
 int Fail(std::FILE* err, int code, const std::string& message) {
   std::fprintf(err, "cp-ha-sidecar ha: %s\n", message.c_str());
   return code;
 }
 
-// Calls the node and maps the outcome to an exit code; on 2xx hands the
-// parsed body to `print`.
-template <typename Print>
+// Calls the node and prints its answer as `view`; returns the exit code.
 int CallAndPrint(const CliOptions& options, const std::string& method,
-                 const std::string& path, const json& body, std::FILE* out,
-                 std::FILE* err, Print print) {
+                 const std::string& path, const json& body, CliView view,
+                 std::FILE* out, std::FILE* err) {
   StatusOr<HttpAnswer> answer =
       HttpCall(options.url, method, path, body.is_null() ? "" : body.dump(),
                options.token, options.timeout_ms);
@@ -166,62 +128,11 @@ int CallAndPrint(const CliOptions& options, const std::string& method,
                     : kCliUnreachable,
                 answer.status().message());
   }
-  json parsed = json::parse(answer->body, nullptr, false);
-  if (answer->status / 100 != 2) {
-    std::string why =
-        parsed.is_object() ? parsed.value("error", answer->body) : answer->body;
-    return Fail(err, kCliRefused,
-                options.url + " answered " + std::to_string(answer->status) +
-                    ": " + why);
-  }
-  if (options.output == "json" || parsed.is_discarded()) {
-    std::fprintf(
-        out, "%s\n",
-        parsed.is_discarded() ? answer->body.c_str() : parsed.dump(2).c_str());
-  } else {
-    print(parsed);
-  }
+  CliOutput output = RenderCliAnswer(view, options.output == "json",
+                                     options.url, answer->status, answer->body);
+  if (output.refused) return Fail(err, kCliRefused, output.error);
+  std::fwrite(output.out.data(), 1, output.out.size(), out);
   return kCliOk;
-}
-
-void PrintBackup(const json& row, std::FILE* out) {
-  std::fprintf(out,
-               "Backup %s created: %s\n  size %lld bytes, %s, epoch %lld, "
-               "by %s (%s)\n",
-               row.value("id", "").c_str(), row.value("file", "").c_str(),
-               static_cast<long long>(row.value("size_bytes", int64_t{0})),
-               row.value("checksum", "").c_str(),
-               static_cast<long long>(row.value("epoch", int64_t{0})),
-               row.value("operator", "").c_str(),
-               row.value("reason", "").c_str());
-}
-
-void PrintBackupList(const json& answer, std::FILE* out) {
-  const json& rows =
-      answer.contains("backups") ? answer["backups"] : json::array();
-  if (rows.empty()) {
-    std::fputs("No backups recorded.\n", out);
-    return;
-  }
-  std::fprintf(out, "%-24s %-20s %12s %6s  %s\n", "ID", "CREATED", "BYTES",
-               "EPOCH", "FILE");
-  for (const json& row : rows) {
-    std::fprintf(out, "%-24s %-20s %12lld %6lld  %s\n",
-                 row.value("id", "").c_str(),
-                 row.value("created_at", "").c_str(),
-                 static_cast<long long>(row.value("size_bytes", int64_t{0})),
-                 static_cast<long long>(row.value("epoch", int64_t{0})),
-                 row.value("file", "").c_str());
-  }
-}
-
-void PrintRestore(const json& answer, std::FILE* out) {
-  std::fprintf(out,
-               "Restored backup %s\n  epoch before %lld, now %lld (never "
-               "backwards)\n",
-               answer["backup"].value("id", "").c_str(),
-               static_cast<long long>(answer.value("epoch_before", int64_t{0})),
-               static_cast<long long>(answer.value("epoch_after", int64_t{0})));
 }
 
 // The mutating backup verbs need an operator, a reason and a backup id.
@@ -236,9 +147,8 @@ std::string MissingBackupFlags(const CliOptions& options) {
 int RunBackupVerb(CliOptions options, std::FILE* out, std::FILE* err) {
   if (!options.timeout_given) options.timeout_ms = kBackupTimeoutMs;
   if (options.verb == "backup list") {
-    return CallAndPrint(
-        options, "GET", "/v1/ha/backups", nullptr, out, err,
-        [out](const json& body) { PrintBackupList(body, out); });
+    return CallAndPrint(options, "GET", "/v1/ha/backups", nullptr,
+                        CliView::kBackupList, out, err);
   }
   if (options.verb == "backup create") {
     if (std::string missing = MissingBackupFlags(options); !missing.empty()) {
@@ -248,8 +158,8 @@ int RunBackupVerb(CliOptions options, std::FILE* out, std::FILE* err) {
                  {"reason", options.reason},
                  {"backup_id", options.backup_id}};
     if (!options.output_dir.empty()) body["output_dir"] = options.output_dir;
-    return CallAndPrint(options, "POST", "/v1/ha/backups", body, out, err,
-                        [out](const json& row) { PrintBackup(row, out); });
+    return CallAndPrint(options, "POST", "/v1/ha/backups", body,
+                        CliView::kBackupCreate, out, err);
   }
   if (options.verb == "backup restore") {
     if (std::string missing = MissingBackupFlags(options); !missing.empty()) {
@@ -263,9 +173,8 @@ int RunBackupVerb(CliOptions options, std::FILE* out, std::FILE* err) {
                  {"reason", options.reason},
                  {"backup_id", options.backup_id},
                  {"confirm", true}};
-    return CallAndPrint(
-        options, "POST", "/v1/ha/backups/restore", body, out, err,
-        [out](const json& answer) { PrintRestore(answer, out); });
+    return CallAndPrint(options, "POST", "/v1/ha/backups/restore", body,
+                        CliView::kBackupRestore, out, err);
   }
   return Fail(err, kCliUsage,
               "unknown verb '" + options.verb +
@@ -281,14 +190,12 @@ int RunCli(const std::vector<std::string>& args, const EnvLookup& env,
   const CliOptions& options = parsed.value();
 
   if (options.verb == "status") {
-    return CallAndPrint(options, "GET", "/v1/ha/status", nullptr, out, err,
-                        [out](const json& body) { PrintStatus(body, out); });
+    return CallAndPrint(options, "GET", "/v1/ha/status", nullptr,
+                        CliView::kStatus, out, err);
   }
   if (options.verb == "quorum") {
-    return CallAndPrint(options, "GET", "/v1/ha/quorum", nullptr, out, err,
-                        [out](const json& body) {
-                          std::fprintf(out, "%s\n", body.dump(2).c_str());
-                        });
+    return CallAndPrint(options, "GET", "/v1/ha/quorum", nullptr,
+                        CliView::kQuorum, out, err);
   }
   if (options.verb == "failover trigger") {
     if (options.operator_name.empty() || options.reason.empty()) {
@@ -297,14 +204,8 @@ int RunCli(const std::vector<std::string>& args, const EnvLookup& env,
     }
     json body = {{"operator", options.operator_name},
                  {"reason", options.reason}};
-    return CallAndPrint(
-        options, "POST", "/v1/ha/failover", body, out, err,
-        [out](const json& answer) {
-          std::fprintf(out, "Graceful resignation: %s resigned epoch %lld\n",
-                       answer.value("holder_id", "").c_str(),
-                       static_cast<long long>(
-                           answer.value("resigned_epoch", int64_t{0})));
-        });
+    return CallAndPrint(options, "POST", "/v1/ha/failover", body,
+                        CliView::kFailover, out, err);
   }
   if (options.verb.rfind("backup", 0) == 0) {
     return RunBackupVerb(options, out, err);

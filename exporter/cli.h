@@ -10,7 +10,9 @@
 //                        --backup-id ID --confirm
 // Backup create and restore wait up to 11 minutes unless --timeout says
 // otherwise.
-// The token for mutating verbs comes from --token-file or CP_HA_TOKEN.
+// The token for mutating verbs comes from --token-file (its first line, as
+// the sidecar reads --admin-token-file) or CP_HA_TOKEN. What a node
+// answers is printed by RenderCliAnswer (exporter/cli_answer.h).
 //
 // Exit codes: 0 success; 1 the node answered with a refusal or error;
 // 2 bad usage; 3 the node could not be reached.

@@ -17,6 +17,17 @@ struct HttpAnswer {
   std::string body;
 };
 
+// Where a base URL points.
+struct HttpTarget {
+  bool tls = false;
+  std::string host;  // without the brackets of an IPv6 address
+  int port = 0;
+};
+
+// Parses "http://host[:port][/]" or "https://...", where host is a name,
+// an IPv4 address or a bracketed IPv6 address. kInvalidArgument otherwise.
+StatusOr<HttpTarget> ParseBaseUrl(const std::string& url);
+
 // `base_url` is "http://host:port" (or https://); `path` starts with '/'.
 // Returns kConnection when the node can not be reached, kInvalidArgument
 // for a malformed URL.

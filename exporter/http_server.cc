@@ -44,26 +44,6 @@ int HexValue(char c) {
   return -1;
 }
 
-// The path with every %XX replaced by its byte; nullopt when a '%' is not
-// followed by two hex digits. A decoded NUL stays in the result.
-std::optional<std::string> DecodePath(std::string_view raw) {
-  std::string path;
-  path.reserve(raw.size());
-  for (size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] != '%') {
-      path += raw[i];
-      continue;
-    }
-    if (i + 2 >= raw.size()) return std::nullopt;
-    int high = HexValue(raw[i + 1]);
-    int low = HexValue(raw[i + 2]);
-    if (high < 0 || low < 0) return std::nullopt;
-    path += static_cast<char>(high * 16 + low);
-    i += 2;
-  }
-  return path;
-}
-
 void Send(mg_connection* connection, const HttpResponse& response) {
   std::string head =
       "HTTP/1.1 " + std::to_string(response.status) + " " +
@@ -82,6 +62,32 @@ void Send(mg_connection* connection, const HttpResponse& response) {
 }
 
 }  // namespace
+
+StatusOr<std::string> DecodeRequestPath(std::string_view raw) {
+  std::string path;
+  path.reserve(raw.size());
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] != '%') {
+      path += raw[i];
+      continue;
+    }
+    int high = i + 1 < raw.size() ? HexValue(raw[i + 1]) : -1;
+    int low = i + 2 < raw.size() ? HexValue(raw[i + 2]) : -1;
+    if (high < 0 || low < 0) {
+      return Status::Error(ErrorKind::kInvalidArgument,
+                           "the path is not valid percent-encoding");
+    }
+    path += static_cast<char>(high * 16 + low);
+    i += 2;
+  }
+  // CivetWeb's own decoding ended the path at an encoded NUL, so that
+  // "/metrics%00.txt" was "/metrics"; no route holds one.
+  if (path.find('\0') != std::string::npos) {
+    return Status::Error(ErrorKind::kInvalidArgument,
+                         "the path holds a NUL byte");
+  }
+  return path;
+}
 
 HttpResponse JsonError(int status, const std::string& message) {
   HttpResponse response;
@@ -177,15 +183,11 @@ HttpResponse HttpServer::Answer(mg_connection* connection) {
   const mg_request_info* info = mg_get_request_info(connection);
   HttpRequest request;
   request.method = info->request_method ? info->request_method : "";
-  // CivetWeb leaves the path encoded (decode_url=no): its own decoding
-  // ends the path at an encoded NUL, so "/metrics%00.txt" was "/metrics".
-  std::optional<std::string> path =
-      DecodePath(info->local_uri ? info->local_uri : "");
-  if (!path) return JsonError(400, "the path is not valid percent-encoding");
-  if (path->find('\0') != std::string::npos) {
-    return JsonError(400, "the path holds an encoded NUL byte");
-  }
-  request.path = std::move(*path);
+  // CivetWeb leaves the path encoded (decode_url=no); we decode strictly.
+  StatusOr<std::string> path =
+      DecodeRequestPath(info->local_uri ? info->local_uri : "");
+  if (!path.ok()) return JsonError(400, path.status().message());
+  request.path = std::move(path.value());
   request.query = info->query_string ? info->query_string : "";
   const char* authorization = mg_get_header(connection, "Authorization");
   request.authorization = authorization ? authorization : "";

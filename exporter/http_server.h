@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -55,6 +56,11 @@ struct HttpServerOptions {
   size_t max_body_bytes = 64 * 1024;
   int request_timeout_ms = 2000;
 };
+
+// The request path as the routes see it, with every %XX decoded. Fails
+// (kInvalidArgument, the message of the 400 answer) when a '%' is not
+// followed by two hex digits or when the decoded path holds a NUL byte.
+StatusOr<std::string> DecodeRequestPath(std::string_view raw);
 
 // A JSON error body {"error": message} with the given status.
 HttpResponse JsonError(int status, const std::string& message);

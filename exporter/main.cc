@@ -8,7 +8,6 @@
 
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <random>
 #include <string>
@@ -170,21 +169,10 @@ BackupConfig BackupConfigFrom(const Options& options, ConnParams conn) {
   return config;
 }
 
-// The admin token, read once at start; a trailing newline is not part of
-// it.
-StatusOr<AdminConfig> AdminConfigFrom(const Options& options) {
+// The admin token was read once, with the options.
+AdminConfig AdminConfigFrom(const Options& options) {
   AdminConfig config;
-  if (options.admin_token_file.empty()) return config;
-  std::ifstream file(options.admin_token_file);
-  std::string token;
-  std::getline(file, token);
-  if (!token.empty() && token.back() == '\r') token.pop_back();
-  if (token.empty()) {
-    return Status::Error(ErrorKind::kInvalidArgument,
-                         "--admin-token-file: " + options.admin_token_file +
-                             " holds no token on its first line");
-  }
-  config.token = token;
+  config.token = options.admin_token;
   return config;
 }
 
@@ -217,8 +205,7 @@ int Run(const Options& options, ConnParams conn) {
   ReadinessPolicy policy = PolicyFrom(options);
   HaState state(identity, policy, metrics);
 
-  StatusOr<AdminConfig> admin = AdminConfigFrom(options);
-  if (!admin.ok()) return Fail(admin.status().message());
+  const AdminConfig admin = AdminConfigFrom(options);
 
   ReplicationMonitor monitor(MonitorConfigFrom(options, conn), state);
   AuditCollector audit(AuditConfigFrom(options, conn), state);
@@ -233,10 +220,10 @@ int Run(const Options& options, ConnParams conn) {
   // The server is up before any thread touches the database, so that a
   // bad --listen ends the process before it joins the election.
   std::vector<Route> routes = HealthRoutes(state);
-  for (Route& route : AdminRoutes(state, elector, admin.value())) {
+  for (Route& route : AdminRoutes(state, elector, admin)) {
     routes.push_back(std::move(route));
   }
-  for (Route& route : BackupRoutes(state, backups, admin.value())) {
+  for (Route& route : BackupRoutes(state, backups, admin)) {
     routes.push_back(std::move(route));
   }
   HttpServerOptions http;
@@ -262,7 +249,7 @@ int Run(const Options& options, ConnParams conn) {
        {"lock_session_timeout_seconds",
         std::chrono::duration<double>(options.lock_session_timeout).count()},
        {"min_sync_replicas", options.min_sync_replicas},
-       {"admin_api", admin->token ? "enabled" : "disabled"}});
+       {"admin_api", admin.token ? "enabled" : "disabled"}});
 
   monitor.Start();
   audit.Start();
@@ -292,8 +279,11 @@ int main(int argc, char** argv) {
     return RunCli({args.begin() + 1, args.end()}, ProcessEnvironment(), stdout,
                   stderr);
   }
-  // Blocked before anything else, and before any thread starts, so that a
-  // stop signal is only ever taken by sigtimedwait (a graceful resign).
+  // Blanked before anything else: /proc/<pid>/cmdline shows the password
+  // from exec until here, and this keeps that window as short as it can be.
+  ScrubDatabaseUrl(argc, argv);
+  // Blocked before any thread starts, so that a stop signal is only ever
+  // taken by sigtimedwait (a graceful resign).
   const sigset_t signals = StopSignals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
@@ -307,7 +297,6 @@ int main(int argc, char** argv) {
     std::printf("cp-ha-sidecar %s\n", CPHA_VERSION);
     return 0;
   }
-  ScrubDatabaseUrl(argc, argv);
 
   const Options& options = parsed->options;
   SetLogLevel(options.log_level);

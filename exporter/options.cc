@@ -130,29 +130,36 @@ po::parsed_options ParseEnvironment(const po::options_description& desc,
   return parsed;
 }
 
-StatusOr<std::string> ReadSecretFile(const std::string& option,
+Status Invalid(const std::string& message) {
+  return Status::Error(ErrorKind::kInvalidArgument, message);
+}
+
+// The file an option names, read through `files`, with the option's name
+// in the message of a failure.
+StatusOr<std::string> ReadOptionFile(const FileReader& files,
+                                     const std::string& option,
                                      const std::string& path) {
-  std::ifstream file(path);
-  if (!file) {
-    return Status::Error(ErrorKind::kInvalidArgument,
-                         "--" + option + ": cannot read file " + path);
-  }
-  std::stringstream content;
-  content << file.rdbuf();
-  std::string text = content.str();
-  while (!text.empty() &&
-         std::isspace(static_cast<unsigned char>(text.back()))) {
-    text.pop_back();
-  }
-  if (text.empty()) {
-    return Status::Error(ErrorKind::kInvalidArgument,
-                         "--" + option + ": file " + path + " is empty");
-  }
+  std::optional<std::string> content = files(path);
+  if (!content) return Invalid("--" + option + ": cannot read file " + path);
+  return *content;
+}
+
+bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+std::string_view TrimBlanks(std::string_view text) {
+  while (!text.empty() && IsBlank(text.front())) text.remove_prefix(1);
+  while (!text.empty() && IsBlank(text.back())) text.remove_suffix(1);
   return text;
 }
 
-Status Invalid(const std::string& message) {
-  return Status::Error(ErrorKind::kInvalidArgument, message);
+bool IsOptionName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+      return false;
+    }
+  }
+  return true;
 }
 
 Status ReadDurations(const po::variables_map& vm, Options& options) {
@@ -215,7 +222,8 @@ Status CheckTimingRelations(const Options& options) {
   return Status();
 }
 
-Status ReadDatabaseUrl(const po::variables_map& vm, Options& options) {
+Status ReadDatabaseUrl(const po::variables_map& vm, const FileReader& files,
+                       Options& options) {
   const bool inline_url = vm.count("postgres-url") != 0;
   const bool url_file = vm.count("postgres-url-file") != 0;
   if (inline_url && url_file) {
@@ -224,9 +232,14 @@ Status ReadDatabaseUrl(const po::variables_map& vm, Options& options) {
         "both");
   }
   if (url_file) {
-    StatusOr<std::string> url = ReadSecretFile(
-        "postgres-url-file", vm["postgres-url-file"].as<std::string>());
-    if (!url.ok()) return url.status();
+    const std::string& path = vm["postgres-url-file"].as<std::string>();
+    StatusOr<std::string> content =
+        ReadOptionFile(files, "postgres-url-file", path);
+    if (!content.ok()) return content.status();
+    StatusOr<std::string> url = SecretFileText(content.value());
+    if (!url.ok()) {
+      return Invalid("--postgres-url-file: file " + path + " is empty");
+    }
     options.postgres_url = url.value();
     return Status();
   }
@@ -237,9 +250,27 @@ Status ReadDatabaseUrl(const po::variables_map& vm, Options& options) {
   return Status();
 }
 
-Status CheckReadableFile(const std::string& option, const std::string& path) {
-  std::ifstream file(path);
-  if (!file) return Invalid("--" + option + ": cannot read file " + path);
+// --admin-token-file and --tls-cert-file: both must be readable; the token
+// is read here, once.
+Status ReadFileOptions(const po::variables_map& vm, const FileReader& files,
+                       Options& options) {
+  if (vm.count("tls-cert-file")) {
+    options.tls_cert_file = vm["tls-cert-file"].as<std::string>();
+    StatusOr<std::string> cert =
+        ReadOptionFile(files, "tls-cert-file", options.tls_cert_file);
+    if (!cert.ok()) return cert.status();
+  }
+  if (vm.count("admin-token-file") == 0) return Status();
+  options.admin_token_file = vm["admin-token-file"].as<std::string>();
+  StatusOr<std::string> content =
+      ReadOptionFile(files, "admin-token-file", options.admin_token_file);
+  if (!content.ok()) return content.status();
+  StatusOr<std::string> token = AdminTokenText(content.value());
+  if (!token.ok()) {
+    return Invalid("--admin-token-file: " + options.admin_token_file +
+                   " holds no token on its first line");
+  }
+  options.admin_token = token.value();
   return Status();
 }
 
@@ -285,18 +316,6 @@ Status ReadScalars(const po::variables_map& vm, Options& options) {
                    fence_mode + "'");
   }
   options.fence_mode = *mode;
-
-  for (const char* name : {"admin-token-file", "tls-cert-file"}) {
-    if (vm.count(name) == 0) continue;
-    Status readable = CheckReadableFile(name, vm[name].as<std::string>());
-    if (!readable.ok()) return readable;
-  }
-  if (vm.count("admin-token-file")) {
-    options.admin_token_file = vm["admin-token-file"].as<std::string>();
-  }
-  if (vm.count("tls-cert-file")) {
-    options.tls_cert_file = vm["tls-cert-file"].as<std::string>();
-  }
   return Status();
 }
 
@@ -320,8 +339,70 @@ Status ReadBackupOptions(const po::variables_map& vm, Options& options) {
   return Status();
 }
 
+// Boost.Program_options fills these placeholders into its error messages
+// until none is left; a value that holds one makes that loop endless.
+bool HoldsBoostPlaceholder(const std::string& text) {
+  for (const char* placeholder : {"%canonical_option%", "%option%", "%value%",
+                                  "%prefix%", "%original_token%"}) {
+    if (text.find(placeholder) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// True when `message` repeats an argument meant as the database URL: the
+// one after --postgres-url, or --postgres-url=... (Boost echoes a value that
+// it takes for an unknown option, e.g. one starting with '-').
+bool RepeatsDatabaseUrl(const std::string& message,
+                        const std::vector<std::string>& args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const bool url = (i > 0 && args[i - 1] == "--postgres-url") ||
+                     args[i].rfind("--postgres-url=", 0) == 0;
+    // Boost's message is a C string: it ends at a NUL of the argument.
+    const std::string shown = args[i].substr(0, args[i].find('\0'));
+    if (url && !shown.empty() && message.find(shown) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The --config file as Boost's parsed options. Our own reader rather than
+// po::parse_config_file: Boost's cuts every line at '#' (a password may
+// hold one) and echoes a malformed line, which may hold a secret, in its
+// error.
+StatusOr<po::parsed_options> ParseConfigFile(
+    const po::options_description& desc, const std::string& path,
+    const FileReader& files) {
+  StatusOr<std::string> text = ReadOptionFile(files, "config", path);
+  if (!text.ok()) return text.status();
+  StatusOr<std::vector<ConfigEntry>> entries = ParseConfigText(text.value());
+  if (!entries.ok()) {
+    return Invalid("--config " + path + ": " + entries.status().message());
+  }
+  po::parsed_options parsed(&desc);
+  for (const ConfigEntry& entry : entries.value()) {
+    if (desc.find_nothrow(entry.name, /*approx=*/false) == nullptr ||
+        entry.name == "help" || entry.name == "version" ||
+        entry.name == "config") {
+      return Invalid("--config " + path + ": unknown option '" + entry.name +
+                     "'");
+    }
+    if (HoldsBoostPlaceholder(entry.value)) {
+      return Invalid("--config " + path + ": the value of '" + entry.name +
+                     "' holds a reserved %name% sequence");
+    }
+    po::option option;
+    option.string_key = entry.name;
+    option.value.push_back(entry.value);
+    option.original_tokens = {entry.name};
+    parsed.options.push_back(option);
+  }
+  return parsed;
+}
+
 StatusOr<po::variables_map> StoreAll(const std::vector<std::string>& args,
                                      const EnvLookup& env,
+                                     const FileReader& files,
                                      const po::options_description& desc) {
   po::variables_map vm;
   // No positional arguments: a stray word is a mistake, not something to
@@ -335,16 +416,27 @@ StatusOr<po::variables_map> StoreAll(const std::vector<std::string>& args,
   po::store(ParseEnvironment(desc, env), vm);
 
   if (vm.count("config")) {
-    const std::string path = vm["config"].as<std::string>();
-    std::ifstream file(path);
-    if (!file) return Invalid("--config: cannot read file " + path);
-    po::store(po::parse_config_file(file, desc), vm);
+    StatusOr<po::parsed_options> config =
+        ParseConfigFile(desc, vm["config"].as<std::string>(), files);
+    if (!config.ok()) return config.status();
+    po::store(config.value(), vm);
   }
   po::notify(vm);
   return vm;
 }
 
 }  // namespace
+
+FileReader DiskFiles() {
+  return [](const std::string& path) -> std::optional<std::string> {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) return std::nullopt;
+    std::stringstream content;
+    content << file.rdbuf();
+    if (file.bad()) return std::nullopt;
+    return content.str();
+  };
+}
 
 EnvLookup ProcessEnvironment() {
   return [](const std::string& name) -> std::optional<std::string> {
@@ -354,18 +446,9 @@ EnvLookup ProcessEnvironment() {
   };
 }
 
-// Boost.Program_options fills these placeholders into its error messages
-// until none is left; an argument that holds one makes that loop endless.
-bool HoldsBoostPlaceholder(const std::string& text) {
-  for (const char* placeholder : {"%canonical_option%", "%option%", "%value%",
-                                  "%prefix%", "%original_token%"}) {
-    if (text.find(placeholder) != std::string::npos) return true;
-  }
-  return false;
-}
-
 StatusOr<ParsedOptions> ParseOptions(const std::vector<std::string>& args,
-                                     const EnvLookup& env) {
+                                     const EnvLookup& env,
+                                     const FileReader& files) {
   for (size_t i = 0; i < args.size(); ++i) {
     if (HoldsBoostPlaceholder(args[i])) {
       return Invalid("argument " + std::to_string(i + 1) +
@@ -382,12 +465,13 @@ StatusOr<ParsedOptions> ParseOptions(const std::vector<std::string>& args,
   }
   StatusOr<po::variables_map> stored = Invalid("unparsed");
   try {
-    stored = StoreAll(args, env, desc);
+    stored = StoreAll(args, env, files, desc);
   } catch (const po::error& error) {
     // Boost's messages name the option and, for bad values, echo the value:
     // say which option without repeating what was given.
     std::string message = error.what();
-    if (message.find("postgres-url") != std::string::npos) {
+    if (message.find("postgres-url") != std::string::npos ||
+        RepeatsDatabaseUrl(message, args)) {
       message = "the option --postgres-url is malformed";
     }
     return Invalid(message);
@@ -408,14 +492,56 @@ StatusOr<ParsedOptions> ParseOptions(const std::vector<std::string>& args,
     return parsed;
   }
 
-  for (auto step :
-       {ReadDatabaseUrl, ReadScalars, ReadDurations, ReadBackupOptions}) {
+  Status url = ReadDatabaseUrl(vm, files, parsed.options);
+  if (!url.ok()) return url;
+  for (auto step : {ReadScalars, ReadDurations, ReadBackupOptions}) {
     Status status = step(vm, parsed.options);
     if (!status.ok()) return status;
   }
+  Status read = ReadFileOptions(vm, files, parsed.options);
+  if (!read.ok()) return read;
   Status timing = CheckTimingRelations(parsed.options);
   if (!timing.ok()) return timing;
   return parsed;
+}
+
+StatusOr<std::vector<ConfigEntry>> ParseConfigText(std::string_view text) {
+  std::vector<ConfigEntry> entries;
+  size_t number = 0;
+  while (!text.empty()) {
+    ++number;
+    size_t end = text.find('\n');
+    std::string_view line = TrimBlanks(
+        text.substr(0, end == std::string_view::npos ? text.size() : end));
+    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+    if (line.empty() || line.front() == '#') continue;
+
+    size_t equals = line.find('=');
+    std::string_view name = TrimBlanks(line.substr(0, equals));
+    if (equals == std::string_view::npos || !IsOptionName(name)) {
+      return Invalid("line " + std::to_string(number) +
+                     " is not 'name = value'");
+    }
+    entries.push_back(
+        {std::string(name), std::string(TrimBlanks(line.substr(equals + 1)))});
+  }
+  return entries;
+}
+
+StatusOr<std::string> SecretFileText(std::string_view content) {
+  while (!content.empty() &&
+         std::isspace(static_cast<unsigned char>(content.back()))) {
+    content.remove_suffix(1);
+  }
+  if (content.empty()) return Invalid("the file is empty");
+  return std::string(content);
+}
+
+StatusOr<std::string> AdminTokenText(std::string_view content) {
+  std::string_view line = content.substr(0, content.find('\n'));
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.empty()) return Invalid("no token on the first line");
+  return std::string(line);
 }
 
 std::optional<Duration> ParseDuration(std::string_view text) {

@@ -4,7 +4,8 @@
 //
 // Every value is checked here; a bad one yields a Status whose message is
 // the single line the process prints before it exits. Secrets (the database
-// URL) never appear in that message.
+// URL, the admin token) never appear in that message, nor does any line of
+// the config file.
 //
 // Thread-safety: free functions over values.
 
@@ -45,6 +46,8 @@ struct Options {
   std::string schema;
   LogLevel log_level = LogLevel::kInfo;
   std::string admin_token_file;
+  // secret: the first line of --admin-token-file; nullopt without the flag
+  std::optional<std::string> admin_token;
   std::string tls_cert_file;
   bool maintenance = false;
   bool create_app_schema = false;
@@ -75,9 +78,40 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 // The process environment.
 EnvLookup ProcessEnvironment();
 
-// Parses argv (without the program name handling: argv[0] is skipped).
+// Reads a whole file; nullopt when it can not be read.
+using FileReader =
+    std::function<std::optional<std::string>(const std::string& path)>;
+
+// Files on disk.
+FileReader DiskFiles();
+
+// Parses the arguments after the program name. The files named by
+// --config, --postgres-url-file, --admin-token-file and --tls-cert-file are
+// read through `files`. Never throws.
 StatusOr<ParsedOptions> ParseOptions(const std::vector<std::string>& args,
-                                     const EnvLookup& env);
+                                     const EnvLookup& env,
+                                     const FileReader& files = DiskFiles());
+
+// One `name = value` line of a --config file.
+struct ConfigEntry {
+  std::string name;
+  std::string value;
+};
+
+// The lines of a --config file: `name = value` with the name in
+// [a-z0-9-] and the value everything after the first '=', both trimmed of
+// blanks, so a value may hold '#' and '='. Blank lines and lines starting
+// with '#' are skipped. A malformed line fails (kInvalidArgument) naming its
+// number, never its content.
+StatusOr<std::vector<ConfigEntry>> ParseConfigText(std::string_view text);
+
+// The content of --postgres-url-file without trailing whitespace;
+// kInvalidArgument when nothing is left.
+StatusOr<std::string> SecretFileText(std::string_view content);
+
+// The admin token: the first line of --admin-token-file without a trailing
+// '\r'; kInvalidArgument when that line is empty.
+StatusOr<std::string> AdminTokenText(std::string_view content);
 
 // "1s", "250ms", "1.5s", "2m", "1h", or a bare number of seconds. Rejects
 // negative, empty and non-numeric text.

@@ -116,13 +116,17 @@ std::string PassfileEscaped(const std::string& value) {
 }
 
 // The connection string for pg_dump and pg_restore: every parameter but
-// the password.
+// the password. With a password, also without the operator's passfile
+// (ours, named by PGPASSFILE, takes its place); without one, the tool
+// reads the passfile the sidecar's own sessions read.
 std::string ToolConninfo(const ConnParams& conn) {
+  const bool own_passfile = !conn.Get("password").empty();
   ConnParams::CArrays arrays = conn.ToCArrays();
   std::string conninfo;
   for (size_t i = 0; arrays.keywords[i] != nullptr; ++i) {
     std::string keyword = arrays.keywords[i];
-    if (keyword == "password" || keyword == "passfile") continue;
+    if (keyword == "password") continue;
+    if (keyword == "passfile" && own_passfile) continue;
     conninfo += (conninfo.empty() ? "" : " ") + keyword + "=" +
                 Quoted(arrays.values[i]);
   }
@@ -156,14 +160,19 @@ std::string LastLine(const std::string& path) {
   return last.substr(0, 300);
 }
 
-// The environment of the child: ours without PGPASSWORD and PGPASSFILE,
-// plus PGPASSFILE when there is one.
+// The environment of the child. With our own passfile: ours without
+// PGPASSWORD and PGPASSFILE, plus PGPASSFILE naming it. Without one (the
+// URL holds no password): ours as it is, so that the tool finds the
+// password where the sidecar's sessions find it (PGPASSWORD, PGPASSFILE or
+// ~/.pgpass).
 std::vector<std::string> ChildEnvironment(const std::string& passfile) {
   std::vector<std::string> env;
   for (char** entry = environ; *entry != nullptr; ++entry) {
     std::string_view text(*entry);
-    if (text.rfind("PGPASSWORD=", 0) == 0 || text.rfind("PGPASSFILE=", 0) == 0)
+    if (!passfile.empty() && (text.rfind("PGPASSWORD=", 0) == 0 ||
+                              text.rfind("PGPASSFILE=", 0) == 0)) {
       continue;
+    }
     env.emplace_back(text);
   }
   if (!passfile.empty()) env.push_back("PGPASSFILE=" + passfile);

@@ -16,18 +16,21 @@ struct LibpqStringDeleter {
   void operator()(char* text) const { PQfreemem(text); }
 };
 
-// libpq quotes the offending part of the input in its parse errors; drop
-// every quoted span so that no fragment of a password can leak.
+// libpq quotes the offending part of the input in its parse errors. The
+// quoted part may itself hold quotes, so everything from the first quote to
+// the last is dropped (after a lone quote, everything), and with it any
+// fragment of a password.
 std::string WithoutQuotedSpans(std::string_view message) {
+  size_t first = message.find('"');
+  size_t last = message.rfind('"');
+  std::string kept(message.substr(0, first));
+  if (first != std::string_view::npos) {
+    kept += "\"...\"";
+    if (last != first) kept += message.substr(last + 1);
+  }
   std::string clean;
-  bool inside_quotes = false;
-  for (char c : message) {
-    if (c == '"') {
-      if (!inside_quotes) clean += "\"...\"";
-      inside_quotes = !inside_quotes;
-      continue;
-    }
-    if (!inside_quotes && c != '\n') clean += c;
+  for (char c : kept) {
+    if (c != '\n') clean += c;
   }
   return clean;
 }

@@ -13,10 +13,15 @@
 #   scripts/test.sh --fault-trials N
 #                                   the failover suite's randomized runner
 #                                   with N trials instead of 3
+#   scripts/test.sh --fuzz-seconds N
+#                                   every fuzz target for N seconds instead
+#                                   of the test command's 30 (run after
+#                                   ctest, outside its timeout)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 sanitizers=0
+fuzz_seconds=""
 ctest_args=()
 while (($# > 0)); do
   case "$1" in
@@ -27,6 +32,12 @@ while (($# > 0)); do
       export CPHA_FAULT_TRIALS="$2"
       shift
       ;;
+    --fuzz-seconds)
+      [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] ||
+        { echo "test.sh: --fuzz-seconds needs a positive number" >&2; exit 2; }
+      fuzz_seconds="$2"
+      shift
+      ;;
     *) ctest_args+=("$1") ;;
   esac
   shift
@@ -35,7 +46,13 @@ done
 scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)"
+if [[ -n $fuzz_seconds ]]; then
+  ctest_args+=(-E '^fuzz_parsers$')  # the long run below replaces it
+fi
 ctest --test-dir build --output-on-failure "${ctest_args[@]}"
+if [[ -n $fuzz_seconds ]]; then
+  tests/fuzz/run.sh --seconds "$fuzz_seconds"
+fi
 
 if ((sanitizers)); then
   # The sidecar binary is built in each directory too: the integration

@@ -199,5 +199,86 @@ TEST(ParseListenAddressTest, AcceptsHostPortForms) {
   EXPECT_EQ(v6->host, "::1");
 }
 
+// Issue #9: the files the options name, read through a fake reader.
+FileReader FakeFiles(std::map<std::string, std::string> files) {
+  return [files](const std::string& path) -> std::optional<std::string> {
+    auto found = files.find(path);
+    if (found == files.end()) return std::nullopt;
+    return found->second;
+  };
+}
+
+TEST(ConfigFileTest, KeepsHashAndEqualsSignsInsideValues) {
+  const std::string url =
+      "host=h user=u password='a#b = c' dbname=d";  // one '#', two '='
+  auto parsed =
+      ParseOptions({"--config", "/c"}, FakeEnv(),
+                   FakeFiles({{"/c", "# comment\n\n  postgres-url = " + url +
+                                         "  \r\nholder-id=n#1\n"}}));
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->options.postgres_url, url);
+  EXPECT_EQ(parsed->options.holder_id, "n#1");
+}
+
+TEST(ConfigFileTest, ErrorsNameTheLineNeverItsContent) {
+  struct Case {
+    std::string content;
+    std::string expected_in_message;
+  };
+  const Case cases[] = {
+      {"holder-id = n\npostgres-url postgresql://u:Hunter2pw@h/db\n", "line 2"},
+      {"postgresql://u:Hunter2pw@h/db?sslmode=require\n", "line 1"},
+      {"[section]\nHunter2pw = x\n", "line 1"},
+      {"no-such-option = Hunter2pw\n", "no-such-option"},
+      {"log-level = %canonical_option%Hunter2pw\n", "reserved"},
+  };
+  for (const Case& input : cases) {
+    auto parsed = ParseOptions({"--postgres-url", "host=h", "--config", "/c"},
+                               FakeEnv(), FakeFiles({{"/c", input.content}}));
+    ASSERT_FALSE(parsed.ok()) << "accepted config: " << input.content;
+    const std::string& message = parsed.status().message();
+    EXPECT_NE(message.find(input.expected_in_message), std::string::npos)
+        << "config: " << input.content << "message: " << message;
+    EXPECT_EQ(message.find("Hunter2"), std::string::npos)
+        << "config: " << input.content << "message: " << message;
+  }
+}
+
+// Found by tests/fuzz/options_args_fuzzer.cc: with the flag given twice,
+// Boost takes the second for the value of the first and echoed the next
+// argument, meant as the URL, as an unknown option.
+TEST(OptionsTest, NeverRepeatsAnArgumentMeantAsTheDatabaseUrl) {
+  auto parsed = Parse({"--postgres-url", "--postgres-url", "-hHunter2pw@h"});
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.status().message().find("Hunter2"), std::string::npos)
+      << parsed.status().message();
+}
+
+TEST(OptionsTest, ReadsTheAdminTokenFromTheFirstLineOfItsFile) {
+  const std::string token = "t0k#en=with@odd'chars %";
+  auto parsed =
+      ParseOptions({"--postgres-url", "host=h", "--admin-token-file", "/t"},
+                   FakeEnv(), FakeFiles({{"/t", token + "\r\nignored\n"}}));
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  ASSERT_TRUE(parsed->options.admin_token.has_value());
+  EXPECT_TRUE(*parsed->options.admin_token == token)
+      << "the token read differs from the file's first line";
+
+  auto empty =
+      ParseOptions({"--postgres-url", "host=h", "--admin-token-file", "/t"},
+                   FakeEnv(), FakeFiles({{"/t", "\nsecond\n"}}));
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(empty.status().message().find("no token"), std::string::npos)
+      << empty.status().message();
+}
+
+TEST(SecretFileTextTest, DropsTrailingWhitespaceOnly) {
+  EXPECT_EQ(SecretFileText(" host=h password='a b '\n\n").value(),
+            " host=h password='a b '");
+  EXPECT_FALSE(SecretFileText(" \n\t").ok());
+  EXPECT_EQ(AdminTokenText("a b\r\n").value(), "a b");
+  EXPECT_FALSE(AdminTokenText("\r\nx").ok());
+}
+
 }  // namespace
 }  // namespace cpha

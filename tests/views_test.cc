@@ -154,6 +154,18 @@ TEST(ConnParamsTest, ParseErrorsDoNotEchoTheInput) {
       << params.status().message();
 }
 
+// Found by tests/fuzz/conn_params_fuzzer.cc: libpq quotes the offending
+// text, and quotes inside it made the old filter keep part of it.
+TEST(ConnParamsTest, ParseErrorsWithQuotesInsideDoNotEchoTheInput) {
+  for (const char* text :
+       {"db\"\"\"#\"Hunter2pw x", "ab\"cdHunter2pw x=1", "a=b \"Hunter2pw"}) {
+    StatusOr<ConnParams> params = ConnParams::Parse(text);
+    ASSERT_FALSE(params.ok()) << "accepted: " << text;
+    EXPECT_EQ(params.status().message().find("Hunter2"), std::string::npos)
+        << "input: " << text << " message: " << params.status().message();
+  }
+}
+
 TEST(ConnParamsTest, RefusesPasswordsThatLibpqWouldReadAsHostOrPort) {
   for (const char* url : {"postgresql://postgres:Se@cretPW@127.0.0.1:5432/db",
                           "postgresql://postgres:Se/cretPW@127.0.0.1:5432/db",

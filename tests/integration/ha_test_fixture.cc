@@ -87,7 +87,7 @@ SidecarProcess* SidecarTest::StartSidecar(const SidecarSpec& spec) {
       SidecarProcess::Start(config);
   if (!started.ok()) {
     ADD_FAILURE() << "sidecar " << spec.holder_id
-                  << " did not start: " << started.status().ToString();
+                  << " did not start: " << Shown(started.status().ToString());
     return nullptr;
   }
   sidecars_.push_back(std::move(started.value()));
@@ -186,8 +186,10 @@ void SidecarTest::ExpectNeverTwoWriteReady() {
 void SidecarTest::ExpectNoSanitizerReport() {
   for (const auto& sidecar : sidecars_) {
     std::string report = sidecar->SanitizerReport();
-    EXPECT_EQ(report, "") << "sidecar " << sidecar->holder_id() << " (pid "
-                          << sidecar->pid() << ") logged a sanitizer report";
+    EXPECT_TRUE(report.empty())
+        << "sidecar " << sidecar->holder_id() << " (pid " << sidecar->pid()
+        << ") logged a sanitizer report:\n"
+        << Shown(report);
   }
 }
 
@@ -202,12 +204,12 @@ void SidecarTest::PrintLogsOnFailure() {
     std::cout << "----- log of sidecar " << sidecar->holder_id() << " (pid "
               << sidecar->pid() << ", port " << sidecar->port() << ") "
               << sidecar->log_path() << " -----\n"
-              << sidecar->ReadLog() << "----- end of log -----\n";
+              << Shown(sidecar->ReadLog()) << "----- end of log -----\n";
   }
   for (PgNode node : {PgNode::kPrimary, PgNode::kStandby}) {
     std::cout << "----- last " << kServerLogLines << " lines of the "
               << PgNodeName(node) << " server log -----\n"
-              << pair().LogTail(node, kServerLogLines);
+              << Shown(pair().LogTail(node, kServerLogLines));
   }
 }
 

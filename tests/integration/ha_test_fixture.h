@@ -106,6 +106,11 @@ class SidecarTest : public ::testing::Test {
 
   int64_t lock_key() const { return lock_key_; }
 
+  // What failure output may show of `text` (a sidecar's log, a server log
+  // tail, a start-up failure): all of it, unless the test holds secrets
+  // that must not reach the output either.
+  virtual std::string Shown(const std::string& text) const { return text; }
+
  private:
   void PrintLogsOnFailure();
   // Fails the test when a sidecar's log holds a sanitizer report (only
