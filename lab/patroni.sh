@@ -5,10 +5,12 @@
 # that a checker can order commits.
 #
 # Each PostgreSQL listens on 127.0.0.1 and on two more loopback addresses,
-# 127.0.0.11 and 127.0.0.12, one per sidecar ("via" addresses). A sidecar
-# that connects through its own address can be cut off from the database
-# alone, silently, by `partition DIR ADDR on`: iptables drops its packets in
-# both directions, so neither side sees a FIN or a reset.
+# one per sidecar ("via" addresses, `via DIR 1|2`), 127.H.L.11 and
+# 127.H.L.12 with H.L the base port's two bytes, so that two labs never
+# share one. A sidecar that connects through its own address can be cut off
+# from the database alone, silently, by `partition DIR ADDR on`: iptables
+# drops its packets in both directions, so neither side sees a FIN or a
+# reset.
 #
 # Everything (configs, data, logs, pid files) lives in DIR; the processes
 # run as the unprivileged user PostgreSQL needs. See usage() and docs/lab.md.
@@ -21,7 +23,7 @@ readonly SUPERUSER=postgres SUPERUSER_PASSWORD=postgres
 readonly REPL_USER=replicator REPL_PASSWORD=replica
 readonly DBNAME=autonomy
 readonly NODES=(node1 node2)
-readonly VIA_ADDRS=(127.0.0.11 127.0.0.12)
+VIA_ADDRS=()
 readonly TIMEOUT_S=90
 
 DIR=""
@@ -41,6 +43,7 @@ usage: patroni.sh create DIR BASE_PORT    (uses BASE_PORT .. BASE_PORT+5)
        patroni.sh leader DIR                    (prints the leader's name)
        patroni.sh wait-healthy DIR [TIMEOUT_S]  (a leader and a sync standby)
        patroni.sh psql DIR node1|node2 [psql args...]
+       patroni.sh via DIR 1|2                   (sidecar N's loopback address)
        patroni.sh url DIR node1|node2|multi [VIA_ADDR]
        patroni.sh partition DIR VIA_ADDR on|off
        patroni.sh status DIR
@@ -98,6 +101,7 @@ load_dir() {
   while read -r name port; do
     PORT[$name]=$port
   done <"$DIR/ports"
+  VIA_ADDRS=("${PORT[via1]:-}" "${PORT[via2]:-}")
 }
 
 port_busy() {
@@ -138,8 +142,12 @@ write_ports() {
   PORT=([etcd]=$base [etcd_peer]=$((base + 1)) [node1]=$((base + 2))
     [node2]=$((base + 3)) [node1_rest]=$((base + 4))
     [node2_rest]=$((base + 5)))
+  local net="127.$(((base >> 8) & 255)).$((base & 255))"
+  PORT[via1]=$net.11
+  PORT[via2]=$net.12
+  VIA_ADDRS=("${PORT[via1]}" "${PORT[via2]}")
   local name
-  for name in etcd etcd_peer node1 node2 node1_rest node2_rest; do
+  for name in etcd etcd_peer node1 node2 node1_rest node2_rest via1 via2; do
     echo "$name ${PORT[$name]}"
   done >"$DIR/ports"
 }
@@ -484,6 +492,15 @@ cmd_partition() {
   done < <(partition_rules "$2")
 }
 
+cmd_via() {
+  (($# == 2)) || usage
+  load_dir "$1"
+  case $2 in
+    1 | 2) echo "${PORT[via$2]}" ;;
+    *) die "expected 1 or 2, got '$2'" ;;
+  esac
+}
+
 cmd_status() {
   (($# == 1)) || usage
   load_dir "$1"
@@ -532,6 +549,7 @@ main() {
     wait-healthy) cmd_wait_healthy "$@" ;;
     psql) cmd_psql "$@" ;;
     url) cmd_url "$@" ;;
+    via) cmd_via "$@" ;;
     partition) cmd_partition "$@" ;;
     status) cmd_status "$@" ;;
     destroy) cmd_destroy "$@" ;;

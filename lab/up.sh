@@ -43,8 +43,8 @@ start_patroni() {
   "$PATRONI" status "$PATRONI_DIR"
   local index
   for index in 1 2; do
-    (umask 077 && "$PATRONI" url "$PATRONI_DIR" multi "127.0.0.1$index" \
-      >"$LAB_DIR/postgres-url-$index")
+    (umask 077 && "$PATRONI" url "$PATRONI_DIR" multi \
+      "$("$PATRONI" via "$PATRONI_DIR" "$index")" >"$LAB_DIR/postgres-url-$index")
   done
   (umask 077 && head -c 24 /dev/urandom | base64 >"$LAB_DIR/admin-token")
 }

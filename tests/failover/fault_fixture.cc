@@ -145,7 +145,8 @@ void FaultTest::SetUp() {
 void FaultTest::TearDown() {
   StopWorkloads();
   if (lab_ != nullptr) {
-    for (int pod = 0; pod < 2; ++pod) lab_->Partition(ViaAddress(pod), false);
+    for (int pod = 0; pod < 2; ++pod)
+      lab_->Partition(lab_->ViaAddress(pod), false);
   }
   if (watcher_ != nullptr) {
     watcher_->Stop();
@@ -184,7 +185,7 @@ std::string FaultTest::WorkloadUrl() const {
 void FaultTest::StartSidecar(int pod) {
   SidecarConfig config{
       .binary = kSidecarBinary,
-      .postgres_url = lab_->MultiUrl(ViaAddress(pod), database_),
+      .postgres_url = lab_->MultiUrl(lab_->ViaAddress(pod), database_),
       .holder_id = kHolders[pod],
       .log_path = log_dir_ + "/" + kHolders[pod] + "-" +
                   std::to_string(++workload_runs_) + ".log",
@@ -356,7 +357,8 @@ void FaultTest::Record(const std::string& kind, double millis) {
 // Checks and repairs.
 
 void FaultTest::Heal() {
-  for (int pod = 0; pod < 2; ++pod) lab_->Partition(ViaAddress(pod), false);
+  for (int pod = 0; pod < 2; ++pod)
+    lab_->Partition(lab_->ViaAddress(pod), false);
   for (const char* node : {"node1", "node2"}) {
     Status started = lab_->Start(node);
     ASSERT_TRUE(started.ok()) << started.ToString();
@@ -543,7 +545,7 @@ void FaultTest::Partition(const Before& before) {
   const int64_t epoch = before.epoch;
 
   const Clock::time_point injected = Clock::now();
-  Status cut = lab_->Partition(ViaAddress(leader), true);
+  Status cut = lab_->Partition(lab_->ViaAddress(leader), true);
   ASSERT_TRUE(cut.ok()) << cut.ToString();
 
   const Millis deadline = kLockSessionTimeout - kStepdownMargin;
@@ -561,7 +563,7 @@ void FaultTest::Partition(const Before& before) {
       << "takeover after a silent partition exceeded the bound";
   const int64_t new_epoch = Epoch(other);
 
-  Status healed = lab_->Partition(ViaAddress(leader), false);
+  Status healed = lab_->Partition(lab_->ViaAddress(leader), false);
   ASSERT_TRUE(healed.ok()) << healed.ToString();
   // Hand authority back: the old leader must come back at a new epoch.
   std::this_thread::sleep_for(kLockSessionTimeout);

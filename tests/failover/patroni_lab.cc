@@ -34,10 +34,6 @@ int RandomBasePort() {
 
 }  // namespace
 
-std::string ViaAddress(int index) {
-  return "127.0.0." + std::to_string(11 + index);
-}
-
 StatusOr<std::unique_ptr<PatroniLab>> PatroniLab::Create() {
   Status last;
   for (int attempt = 0; attempt < kCreateAttempts; ++attempt) {
@@ -52,7 +48,13 @@ StatusOr<std::unique_ptr<PatroniLab>> PatroniLab::Create() {
         RunCommand({kScript, "create", dir, std::to_string(base)},
                    {.timeout = kScriptTimeout});
     if (created.ok()) {
-      return std::make_unique<PatroniLab>(PassKey{}, dir, base);
+      std::array<std::string, 2> via;
+      for (int index = 0; index < 2; ++index) {
+        CommandResult address =
+            RunCommand({kScript, "via", dir, std::to_string(index + 1)});
+        via[index] = Trim(address.out);
+      }
+      return std::make_unique<PatroniLab>(PassKey{}, dir, base, via);
     }
     RunCommand({kScript, "destroy", dir}, {.timeout = kScriptTimeout});
     last = ScriptError("patroni.sh create " + dir, created);
@@ -61,8 +63,9 @@ StatusOr<std::unique_ptr<PatroniLab>> PatroniLab::Create() {
   return last;
 }
 
-PatroniLab::PatroniLab(PassKey, std::string dir, int base_port)
-    : dir_(std::move(dir)), base_port_(base_port) {}
+PatroniLab::PatroniLab(PassKey, std::string dir, int base_port,
+                       std::array<std::string, 2> via)
+    : dir_(std::move(dir)), base_port_(base_port), via_(std::move(via)) {}
 
 PatroniLab::~PatroniLab() {
   RunCommand({kScript, "destroy", dir_}, {.timeout = kScriptTimeout});

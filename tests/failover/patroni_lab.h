@@ -13,6 +13,7 @@
 #ifndef CPHA_TESTS_FAILOVER_PATRONI_LAB_H_
 #define CPHA_TESTS_FAILOVER_PATRONI_LAB_H_
 
+#include <array>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -21,9 +22,6 @@
 #include "ha/status.h"
 
 namespace cpha::failover {
-
-// The loopback address through which sidecar `index` (0 or 1) connects.
-std::string ViaAddress(int index);
 
 class PatroniLab {
  public:
@@ -37,6 +35,10 @@ class PatroniLab {
   PatroniLab& operator=(const PatroniLab&) = delete;
 
   const std::string& dir() const { return dir_; }
+
+  // The loopback address through which sidecar `index` (0 or 1) connects;
+  // each lab has its own pair.
+  const std::string& ViaAddress(int index) const { return via_[index]; }
 
   // The name of the running Patroni leader ("node1" or "node2").
   StatusOr<std::string> Leader() const;
@@ -76,7 +78,8 @@ class PatroniLab {
 
  public:
   // Use Create(); public only for std::make_unique.
-  PatroniLab(PassKey, std::string dir, int base_port);
+  PatroniLab(PassKey, std::string dir, int base_port,
+             std::array<std::string, 2> via);
 
  private:
   Status Script(const std::string& subcommand,
@@ -85,6 +88,7 @@ class PatroniLab {
 
   const std::string dir_;
   const int base_port_;
+  const std::array<std::string, 2> via_;
 };
 
 }  // namespace cpha::failover
