@@ -284,6 +284,8 @@ cluster_json() {
   rest node1 /cluster || rest node2 /cluster
 }
 
+is_leader() { [[ $(leader_name 2>/dev/null) == "$1" ]]; }
+
 leader_name() {
   cluster_json | jq -r '.members[] | select(.role == "leader") |
     select(.state == "running") | .name'
@@ -330,7 +332,8 @@ cmd_create() {
   for ((p = $2; p <= $2 + 5; p++)); do
     ! port_busy "$p" || die "port $p on 127.0.0.1 is busy; pick another base"
   done
-  command -v patroni >/dev/null || die "patroni not found; run scripts/install-deps.sh"
+  command -v patroni >/dev/null ||
+    die "patroni not found; run scripts/install-deps.sh"
 
   mkdir -p "$DIR"
   write_ports "$2"
@@ -346,7 +349,7 @@ cmd_create() {
 
   start_etcd
   start_patroni node1
-  wait_for $((TIMEOUT_S * 1000)) bash -c "[[ \$(\"$0\" leader \"$DIR\") == node1 ]]" ||
+  wait_for $((TIMEOUT_S * 1000)) is_leader node1 ||
     die "node1 did not bootstrap; see $DIR/node1.log"
   start_patroni node2
   cmd_wait_healthy "$DIR" "$TIMEOUT_S"
@@ -459,7 +462,8 @@ cmd_url() {
   case $2 in
     node1 | node2) echo "postgresql://$auth@$via:${PORT[$2]}/$DBNAME" ;;
     multi)
-      echo "postgresql://$auth@$via:${PORT[node1]},$via:${PORT[node2]}/$DBNAME?target_session_attrs=read-write"
+      local hosts="$via:${PORT[node1]},$via:${PORT[node2]}"
+      echo "postgresql://$auth@$hosts/$DBNAME?target_session_attrs=read-write"
       ;;
     *) die "expected node1, node2 or multi, got '$2'" ;;
   esac

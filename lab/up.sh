@@ -36,15 +36,18 @@ start_database() {
 # Patroni mode: sidecar N reaches the database through its own loopback
 # address (lab/patroni.sh), so that one can be partitioned alone.
 start_patroni() {
-  say "starting etcd and two Patroni nodes (PostgreSQL 15, synchronous_mode_strict)"
+  say "starting etcd and two Patroni nodes" \
+    "(PostgreSQL 15, synchronous_mode_strict)"
   mkdir -p "$LAB_DIR"
   chmod 755 "$LAB_DIR"
   "$PATRONI" create "$PATRONI_DIR" "$PATRONI_BASE_PORT"
   "$PATRONI" status "$PATRONI_DIR"
   local index
   for index in 1 2; do
-    (umask 077 && "$PATRONI" url "$PATRONI_DIR" multi \
-      "$("$PATRONI" via "$PATRONI_DIR" "$index")" >"$LAB_DIR/postgres-url-$index")
+    local via
+    via=$("$PATRONI" via "$PATRONI_DIR" "$index")
+    (umask 077 && "$PATRONI" url "$PATRONI_DIR" multi "$via" \
+      >"$LAB_DIR/postgres-url-$index")
   done
   (umask 077 && head -c 24 /dev/urandom | base64 >"$LAB_DIR/admin-token")
 }
