@@ -48,11 +48,9 @@ class AdminTest : public SharedPairTest {
 TEST_F(AdminTest, FailoverThroughTheCliHandsTheNextEpochToTheOtherNode) {
   SidecarProcess* a = StartWithToken("adm-a");
   SidecarProcess* b = StartWithToken("adm-b");
-  ASSERT_TRUE(a != nullptr && b != nullptr);
-  SidecarProcess* leader = WaitForWriteReady({a, b}, Millis(10000));
-  ASSERT_NE(leader, nullptr) << "no leader 10 s after start";
-  SidecarProcess* other = leader == a ? b : a;
-  ASSERT_TRUE(WaitForFollower(*other, 1));
+  SidecarProcess* other = nullptr;
+  SidecarProcess* leader = WaitForLeaderAndFollower(a, b, &other);
+  ASSERT_NE(leader, nullptr);
 
   CommandResult status = Cli({"status", "--orchestrator-url", UrlOf(*leader)});
   ASSERT_TRUE(status.ok()) << status.Describe();

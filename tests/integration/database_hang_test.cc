@@ -244,11 +244,9 @@ class Prober {
 TEST_F(DatabaseHangTest, EveryDatabaseCallEndsWithinItsTimeoutWhileFrozen) {
   SidecarProcess* a = StartWithToken("hang-a");
   SidecarProcess* b = StartWithToken("hang-b");
-  ASSERT_TRUE(a != nullptr && b != nullptr);
-  SidecarProcess* leader = WaitForWriteReady({a, b}, Millis(10000));
-  ASSERT_NE(leader, nullptr) << "no leader 10 s after start";
-  SidecarProcess* follower = leader == a ? b : a;
-  ASSERT_TRUE(WaitForFollower(*follower, 1));
+  SidecarProcess* follower = nullptr;
+  SidecarProcess* leader = WaitForLeaderAndFollower(a, b, &follower);
+  ASSERT_NE(leader, nullptr);
   const pid_t pids[] = {a->pid(), b->pid()};
 
   const WallClock::time_point frozen_wall = WallClock::now();
@@ -364,10 +362,9 @@ TEST_F(DatabaseHangTest, EveryDatabaseCallEndsWithinItsTimeoutWhileFrozen) {
 TEST_F(DatabaseHangTest, FailoverOfAFrozenLeaderAnswersWithinItsWait) {
   SidecarProcess* a = StartWithToken("hang-fa");
   SidecarProcess* b = StartWithToken("hang-fb");
-  ASSERT_TRUE(a != nullptr && b != nullptr);
-  SidecarProcess* leader = WaitForWriteReady({a, b}, Millis(10000));
-  ASSERT_NE(leader, nullptr) << "no leader 10 s after start";
-  ASSERT_TRUE(WaitForFollower(leader == a ? *b : *a, 1));
+  SidecarProcess* follower = nullptr;
+  SidecarProcess* leader = WaitForLeaderAndFollower(a, b, &follower);
+  ASSERT_NE(leader, nullptr);
 
   const WallClock::time_point frozen_wall = WallClock::now();
   ServerFreeze freeze(pair().dir() + "/primary");

@@ -168,6 +168,26 @@ bool SidecarTest::WaitForFollower(const SidecarProcess& follower, int64_t epoch,
       .has_value();
 }
 
+SidecarProcess* SidecarTest::WaitForLeaderAndFollower(
+    SidecarProcess* a, SidecarProcess* b, SidecarProcess** follower) {
+  if (a == nullptr || b == nullptr) {
+    ADD_FAILURE() << "a sidecar did not start";
+    return nullptr;
+  }
+  SidecarProcess* leader = WaitForWriteReady({a, b}, Millis(10000));
+  if (leader == nullptr) {
+    ADD_FAILURE() << "no leader 10 s after start";
+    return nullptr;
+  }
+  *follower = leader == a ? b : a;
+  if (!WaitForFollower(**follower, 1)) {
+    ADD_FAILURE() << (*follower)->holder_id()
+                  << " does not follow the leader at epoch 1";
+    return nullptr;
+  }
+  return leader;
+}
+
 void SidecarTest::ExpectNeverTwoWriteReady() {
   watcher_checked_ = true;
   watcher_->Stop();

@@ -95,6 +95,12 @@ class SidecarTest : public ::testing::Test {
   // on the lock) and shows `epoch` as the durable one. False on timeout.
   bool WaitForFollower(const SidecarProcess& follower, int64_t epoch,
                        Millis timeout = Millis(5000));
+  // For two sidecars just started: waits up to 10 s until one is
+  // write-ready and the other follows it at epoch 1. Returns the leader and
+  // sets *follower; on a missing sidecar or a timeout records a non-fatal
+  // failure naming what did not happen and returns nullptr.
+  SidecarProcess* WaitForLeaderAndFollower(SidecarProcess* a, SidecarProcess* b,
+                                           SidecarProcess** follower);
 
   // Stops the watcher and expects that it polled with a sidecar watched
   // and never saw two write-ready in one round. TearDown calls it when the

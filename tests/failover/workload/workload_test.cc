@@ -211,11 +211,9 @@ class WorkloadTest : public FreshPairTest {
 TEST_F(WorkloadTest, CheckPassesAfterAGracefulFailoverAndAKilledLeader) {
   SidecarProcess* a = StartSidecarWithToken("wl-side-a");
   SidecarProcess* b = StartSidecarWithToken("wl-side-b");
-  ASSERT_TRUE(a != nullptr && b != nullptr);
-  SidecarProcess* first = WaitForWriteReady({a, b}, Millis(10000));
-  ASSERT_NE(first, nullptr) << "no leader 10 s after start";
-  SidecarProcess* second = first == a ? b : a;
-  ASSERT_TRUE(WaitForFollower(*second, 1));
+  SidecarProcess* second = nullptr;
+  SidecarProcess* first = WaitForLeaderAndFollower(a, b, &second);
+  ASSERT_NE(first, nullptr);
   ASSERT_NO_FATAL_FAILURE(CreateTable());
 
   // Each sidecar's pod writes, one with each fence mode; the watch
